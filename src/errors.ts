@@ -1,0 +1,44 @@
+/**
+ * The one error family of cred-courier. Every error the core throws on purpose is a `CredCourierError`,
+ * so callers catch the family with one `instanceof` and show `message` to the user without a stack.
+ * Messages never carry secret material: tokens, keys and kubeconfig credentials stay out of them.
+ */
+export class CredCourierError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'CredCourierError';
+  }
+}
+
+/** Thrown when the registration file cannot be read, parsed or validated. `issues` lists every problem. */
+export class ConfigError extends CredCourierError {
+  readonly file: string;
+  readonly issues: readonly string[];
+  constructor(file: string, issues: readonly string[], options?: { cause?: unknown }) {
+    super(
+      `${file}: ${issues.length === 1 ? issues[0] : `${issues.length} problems:\n  - ${issues.join('\n  - ')}`}`,
+      options,
+    );
+    this.name = 'ConfigError';
+    this.file = file;
+    this.issues = issues;
+  }
+}
+
+/** Thrown when a cluster's kubeconfig is missing, unreadable, or uses a form cred-courier refuses. */
+export class KubeconfigError extends CredCourierError {
+  readonly cluster: string;
+  constructor(cluster: string, message: string, options?: { cause?: unknown }) {
+    super(`cluster ${cluster}: kubeconfig: ${message}`, options);
+    this.name = 'KubeconfigError';
+    this.cluster = cluster;
+  }
+}
+
+/** Thrown when AWS refuses or fails to mint a credential. */
+export class MintError extends CredCourierError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'MintError';
+  }
+}
