@@ -42,3 +42,22 @@ export class MintError extends CredCourierError {
     this.name = 'MintError';
   }
 }
+
+/**
+ * Thrown when a Kubernetes object cred-courier would write is not cred-courier's (no managed-by label,
+ * another type), or changed under it. The object is left as it was.
+ */
+export class OwnershipConflictError extends CredCourierError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'OwnershipConflictError';
+  }
+}
+
+/** Thrown when a namespace or ServiceAccount the config names exactly does not exist. It is never created. */
+export class MissingObjectError extends CredCourierError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'MissingObjectError';
+  }
+}

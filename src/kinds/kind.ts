@@ -1,3 +1,4 @@
+import type { AwsClients } from '../aws/clients.ts';
 import type { ClusterSpec } from '../config/types.ts';
 
 /** The credential kinds cred-courier knows. Adding one means a folder under `src/kinds/` and a line here. */
@@ -47,18 +48,26 @@ export interface RenderInput<Request, Credential> {
   readonly issuedAt: Date;
 }
 
+/** What minting may use: AWS clients, the clock, and a way to report corrected provider data. */
+export interface MintDeps {
+  readonly aws: AwsClients;
+  readonly now: () => Date;
+  /** Called when provider data had to be corrected; never with secret values. */
+  readonly warn: (message: string, attributes: Record<string, unknown>) => void;
+}
+
 /**
  * One credential kind: how it is planned (pure), minted (AWS) and rendered (pure). The run never looks
  * inside `Request` or `Credential`; it dedupes requests by `scopeKey` and hands the results back.
  */
-export interface CredentialKind<Request, Credential, Deps> {
+export interface CredentialKind<Request, Credential> {
   readonly id: KindId;
   /** Pure: the Secrets this kind wants in a cluster; none when the cluster does not use the kind. */
   targets(cluster: ClusterSpec): readonly KindTarget<Request>[];
   /** Pure: requests with equal keys are minted once per run, whichever clusters share them. */
   scopeKey(request: Request): string;
   /** AWS: mints one credential. Throws MintError with a message naming the scope, never a secret. */
-  mint(request: Request, deps: Deps): Promise<Minted<Credential>>;
+  mint(request: Request, deps: MintDeps): Promise<Minted<Credential>>;
   /** Pure: the Secret for one namespace. */
   render(input: RenderInput<Request, Credential>): SecretManifest;
 }

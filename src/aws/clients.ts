@@ -1,0 +1,51 @@
+/**
+ * Narrow, injectable AWS clients. Each declares only the calls cred-courier makes, so tests and the
+ * kinds depend on a small surface. Clients come from the SDK's default credential chain and honour
+ * `AWS_ENDPOINT_URL`, `AWS_REGION` and proxies configured for Node.
+ */
+import {
+  ECRClient,
+  type GetAuthorizationTokenCommand,
+  type GetAuthorizationTokenCommandOutput,
+} from '@aws-sdk/client-ecr';
+import {
+  type GetSecretValueCommand,
+  type GetSecretValueCommandOutput,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import { type AssumeRoleCommand, type AssumeRoleCommandOutput, STSClient } from '@aws-sdk/client-sts';
+import type { AwsCredentialIdentity } from '@smithy/types';
+
+export interface EcrApi {
+  send(command: GetAuthorizationTokenCommand): Promise<GetAuthorizationTokenCommandOutput>;
+}
+export interface StsApi {
+  send(command: AssumeRoleCommand): Promise<AssumeRoleCommandOutput>;
+}
+export interface SecretsApi {
+  send(command: GetSecretValueCommand): Promise<GetSecretValueCommandOutput>;
+}
+
+export interface AwsClients {
+  /** ECR in a region, as the default identity or as the session credentials given. */
+  ecr(region: string, credentials?: AwsCredentialIdentity): EcrApi;
+  sts(region: string): StsApi;
+  secretsManager(): SecretsApi;
+}
+
+/** Clients from the SDK's default chain; one per region and identity-free client is reused. */
+export function defaultAwsClients(): AwsClients {
+  const cache = new Map<string, unknown>();
+  const reuse = <T>(key: string, make: () => T): T => {
+    if (!cache.has(key)) cache.set(key, make());
+    return cache.get(key) as T;
+  };
+  return {
+    ecr: (region, credentials) =>
+      credentials
+        ? new ECRClient({ region, credentials })
+        : reuse(`ecr:${region}`, () => new ECRClient({ region })),
+    sts: (region) => reuse(`sts:${region}`, () => new STSClient({ region })),
+    secretsManager: () => reuse('secretsmanager', () => new SecretsManagerClient({})),
+  };
+}

@@ -1,0 +1,54 @@
+/**
+ * Kubeconfigs from Secrets Manager, one secret per cluster, cached across warm Lambda invocations for
+ * a TTL. After a 401 the run invalidates the entry and reads it again once (the token may have been
+ * rotated by `register --rotate`).
+ */
+import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { KubeconfigError } from '../errors.ts';
+import { awsErrorSummary } from './assume-role.ts';
+import type { SecretsApi } from './clients.ts';
+
+export interface KubeconfigSource {
+  /** The kubeconfig text of a cluster. Throws KubeconfigError naming the cluster and the secret. */
+  get(cluster: string, secretId: string): Promise<string>;
+  /** Forgets a cached kubeconfig so the next get reads it again. */
+  invalidate(secretId: string): void;
+}
+
+export function secretsManagerKubeconfigs(
+  secrets: SecretsApi,
+  options: { readonly ttlSeconds: number; readonly now?: () => number },
+): KubeconfigSource {
+  const now = options.now ?? Date.now;
+  const cache = new Map<string, { text: string; readAt: number }>();
+  return {
+    async get(cluster, secretId) {
+      const hit = cache.get(secretId);
+      if (hit && now() - hit.readAt < options.ttlSeconds * 1000) return hit.text;
+      let text: string | undefined;
+      try {
+        const response = await secrets.send(new GetSecretValueCommand({ SecretId: secretId }));
+        text =
+          response.SecretString ??
+          (response.SecretBinary ? Buffer.from(response.SecretBinary).toString('utf8') : undefined);
+      } catch (error) {
+        throw new KubeconfigError(cluster, `unable to read secret ${secretId}: ${awsErrorSummary(error)}`, {
+          cause: error,
+        });
+      }
+      if (!text) throw new KubeconfigError(cluster, `secret ${secretId} is empty`);
+      cache.set(secretId, { text, readAt: now() });
+      return text;
+    },
+    invalidate(secretId) {
+      cache.delete(secretId);
+    },
+  };
+}
+
+/** Module-level store for the Lambda: survives between warm invocations. */
+let shared: KubeconfigSource | undefined;
+export function sharedKubeconfigs(secrets: SecretsApi, ttlSeconds: number): KubeconfigSource {
+  shared ??= secretsManagerKubeconfigs(secrets, { ttlSeconds });
+  return shared;
+}

@@ -1,0 +1,477 @@
+/**
+ * Reads the registration file: YAML → schema validation → `defaults` merged into each cluster →
+ * cross-field checks → the resolved `Config`. Every problem of a file is collected and thrown at once
+ * as one `ConfigError`, each naming its path (`clusters[2].ecr.registries[0].region`) and, when the
+ * YAML document knows it, the line.
+ */
+import { readFile } from 'node:fs/promises';
+import {
+  type Document,
+  isAlias,
+  isMap,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parseDocument,
+  type YAMLError,
+} from 'yaml';
+import type { z } from 'zod';
+import { ConfigError } from '../errors.ts';
+import {
+  type ClusterEntry,
+  ClusterSchema,
+  ConfigFileSchema,
+  DEFAULT_SETTINGS,
+  type DefaultsEntry,
+  DefaultsSchema,
+  quote,
+  type RegistryEntry,
+  showValue,
+} from './schema.ts';
+import type { ClusterSpec, Config, EcrRegistry, EcrSpec, NamespaceSelection, Settings } from './types.ts';
+
+export { DEFAULT_SETTINGS } from './schema.ts';
+
+/** More problems than this are summarised; a broken or hostile file should not produce megabytes of text. */
+const MAX_ISSUES = 50;
+/** YAML library messages can quote the source; keep them to a line. */
+const MAX_YAML_MESSAGE_CHARS = 200;
+const DEFAULT_SERVICE_ACCOUNTS: readonly string[] = ['default'];
+
+type Path = readonly (string | number)[];
+
+/** One problem, with the line it was found on so the list can be shown in file order. */
+interface Issue {
+  readonly line: number | undefined;
+  readonly text: string;
+}
+
+/** Finds the line a path was written on, so messages can point into the file. */
+type Locate = (path: Path) => number | undefined;
+
+/**
+ * Reads and validates the registration file.
+ * @throws ConfigError when the file cannot be read, or is not a valid registration file.
+ */
+export async function loadConfig(file: string): Promise<Config> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(file, [`cannot read the registration file (${readFailure(error)})`], {
+      cause: error,
+    });
+  }
+  return parseConfig(text, file);
+}
+
+/**
+ * Parses registration-file text into the resolved `Config`. Pure: `file` is only used in messages.
+ * @throws ConfigError listing every problem found.
+ */
+export function parseConfig(text: string, file: string): Config {
+  const lineCounter = new LineCounter();
+  // Duplicate keys are found by our own walk below, which can name the path; the parser's check cannot.
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: false, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(file, cap(doc.errors.map((error) => syntaxIssue(error, lineCounter))));
+  }
+  if (doc.contents === null) {
+    throw new ConfigError(file, ['top level: the file is empty (expected a mapping with a clusters list)']);
+  }
+  const data = toData(doc, file);
+  const locate = locator(doc, lineCounter);
+
+  const issues = [...duplicateKeyIssues(doc, lineCounter)];
+  const parsed = ConfigFileSchema.safeParse(data, { error: fallbackMessage });
+  if (!parsed.success)
+    issues.push(...parsed.error.issues.flatMap((issue) => zodIssueMessages(issue, locate)));
+  issues.push(...duplicateNameIssues(data, locate));
+  const resolved = resolveClusters(data, locate);
+  issues.push(...resolved.issues);
+
+  if (issues.length > 0 || !parsed.success) throw new ConfigError(file, cap(inFileOrder(issues)));
+  const settings: Settings = { ...DEFAULT_SETTINGS, ...parsed.data.settings };
+  return { file, settings, clusters: resolved.clusters };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// YAML
+// ---------------------------------------------------------------------------------------------------
+
+function readFailure(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : String(error);
+}
+
+function syntaxIssue(error: YAMLError, lineCounter: LineCounter): string {
+  const { line, col } = lineCounter.linePos(error.pos[0]);
+  const message =
+    error.code === 'MULTIPLE_DOCS'
+      ? "the file must hold a single YAML document, but a '---' starts another"
+      : shortYamlMessage(error.message);
+  return `line ${line}:${col}: YAML syntax error: ${message}`;
+}
+
+/** The first line of a YAML library message, with control characters escaped and length capped. */
+function shortYamlMessage(message: string): string {
+  const first = message.split('\n', 1)[0] ?? '';
+  return quote(first, MAX_YAML_MESSAGE_CHARS).slice(1, -1);
+}
+
+/** Plain data from the document; alias bombs are refused by the library's alias budget. */
+function toData(doc: Document, file: string): unknown {
+  try {
+    return doc.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new ConfigError(file, [`top level: cannot expand the YAML: ${shortYamlMessage(message)}`], {
+      cause: error,
+    });
+  }
+}
+
+/** Text of a mapping key as `toJS` names it. */
+function keyText(key: unknown): string {
+  if (isScalar(key)) return String(key.value);
+  return String(key);
+}
+
+function lineOfNode(node: unknown, lineCounter: LineCounter): number | undefined {
+  const range = (node as { range?: readonly number[] } | null)?.range;
+  const start = range?.[0];
+  return start === undefined ? undefined : lineCounter.linePos(start).line;
+}
+
+/**
+ * Walks `path` through the document. For a mapping key the line is the key's own (where the user
+ * typed it); when the path leaves the document (a missing key), the deepest node found gives the line.
+ */
+function locator(doc: Document, lineCounter: LineCounter): Locate {
+  return (path) => {
+    let node: unknown = doc.contents;
+    let line = lineOfNode(node, lineCounter);
+    for (const segment of path) {
+      if (isAlias(node)) node = node.resolve(doc);
+      if (isMap(node)) {
+        const pair = node.items.findLast((item) => keyText(item.key) === String(segment));
+        if (pair === undefined) break;
+        line = lineOfNode(pair.key, lineCounter) ?? lineOfNode(pair.value, lineCounter) ?? line;
+        node = pair.value;
+      } else if (isSeq(node) && typeof segment === 'number') {
+        node = node.items[segment];
+        if (node === undefined) break;
+        line = lineOfNode(node, lineCounter) ?? line;
+      } else {
+        break;
+      }
+    }
+    return line;
+  };
+}
+
+/** A key written twice in one mapping: YAML forbids it, and silently keeping one would hide a mistake. */
+function duplicateKeyIssues(doc: Document, lineCounter: LineCounter): Issue[] {
+  const issues: Issue[] = [];
+  const walk = (node: unknown, path: Path): void => {
+    if (isMap(node)) {
+      const firstLine = new Map<string, number | undefined>();
+      for (const pair of node.items) {
+        const key = keyText(pair.key);
+        const line = lineOfNode(pair.key, lineCounter);
+        if (firstLine.has(key)) {
+          const first = firstLine.get(key);
+          const where = first === undefined ? '' : ` (first at line ${first})`;
+          issues.push({
+            line,
+            text: `${formatPath([...path, key])}${lineSuffix(line)}: duplicate key${where}`,
+          });
+        } else {
+          firstLine.set(key, line);
+        }
+        walk(pair.value, [...path, key]);
+      }
+    } else if (isSeq(node)) {
+      node.items.forEach((item, index) => {
+        walk(item, [...path, index]);
+      });
+    }
+  };
+  walk(doc.contents, []);
+  return issues;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Messages
+// ---------------------------------------------------------------------------------------------------
+
+/** `clusters[2].ecr.registries[0].region`; keys that are not identifiers are quoted: `clusters[0]["a b"]`. */
+function formatPath(path: Path): string {
+  if (path.length === 0) return 'top level';
+  let text = '';
+  for (const segment of path) {
+    if (typeof segment === 'number') text += `[${segment}]`;
+    else if (/^[A-Za-z_$][\w$-]*$/.test(segment)) text += text === '' ? segment : `.${segment}`;
+    else text += `[${quote(segment)}]`;
+  }
+  return text;
+}
+
+function lineSuffix(line: number | undefined): string {
+  return line === undefined ? '' : ` (line ${line})`;
+}
+
+function issueAt(path: Path, locate: Locate, message: string): Issue {
+  const line = locate(path);
+  return { line, text: `${formatPath(path)}${lineSuffix(line)}: ${message}` };
+}
+
+/**
+ * Sorted by line (stable, so problems on one line keep their order; problems without a line go last)
+ * and without repeats (several clusters can inherit the same broken default).
+ */
+function inFileOrder(issues: readonly Issue[]): string[] {
+  const sorted = issues.toSorted(
+    (a, b) => (a.line ?? Number.MAX_SAFE_INTEGER) - (b.line ?? Number.MAX_SAFE_INTEGER),
+  );
+  return [...new Set(sorted.map((issue) => issue.text))];
+}
+
+/** Safety net for issues a schema field did not word itself. */
+function fallbackMessage(issue: z.core.$ZodRawIssue): string | undefined {
+  if (issue.code === 'invalid_type') return `expected ${issue.expected}, got ${showValue(issue.input)}`;
+  return undefined;
+}
+
+function toPath(path: readonly PropertyKey[]): Path {
+  return path.map((segment) => (typeof segment === 'number' ? segment : String(segment)));
+}
+
+/** One message per zod issue; an unknown-keys issue becomes one message per key, at the key's line. */
+function zodIssueMessages(issue: z.core.$ZodIssue, locate: Locate): Issue[] {
+  const path = toPath(issue.path);
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((key) => issueAt([...path, key], locate, issue.message));
+  }
+  return [issueAt(path, locate, issue.message)];
+}
+
+function cap(issues: readonly string[]): string[] {
+  if (issues.length <= MAX_ISSUES) return [...issues];
+  return [...issues.slice(0, MAX_ISSUES), `… and ${issues.length - MAX_ISSUES} more problems`];
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Cross-field checks and defaults
+// ---------------------------------------------------------------------------------------------------
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function rawClusters(data: unknown): readonly unknown[] {
+  return isRecord(data) && Array.isArray(data.clusters) ? data.clusters : [];
+}
+
+/** Cluster names are the key of everything downstream (logs, inventory), so two clusters may not share one. */
+function duplicateNameIssues(data: unknown, locate: Locate): Issue[] {
+  const firstIndex = new Map<string, number>();
+  const issues: Issue[] = [];
+  rawClusters(data).forEach((cluster, index) => {
+    const name = isRecord(cluster) ? cluster.name : undefined;
+    if (typeof name !== 'string') return;
+    const first = firstIndex.get(name);
+    if (first === undefined) {
+      firstIndex.set(name, index);
+    } else {
+      issues.push(
+        issueAt(
+          ['clusters', index, 'name'],
+          locate,
+          `duplicate cluster name ${quote(name)}, already used by clusters[${first}]; names must be unique`,
+        ),
+      );
+    }
+  });
+  return issues;
+}
+
+/**
+ * Merges `defaults` into every cluster and runs the checks that need the merged result. Entries the
+ * schema already rejected are skipped (their problems are reported), so one bad cluster does not hide
+ * the problems of the others.
+ */
+function resolveClusters(data: unknown, locate: Locate): { clusters: ClusterSpec[]; issues: Issue[] } {
+  const defaults = DefaultsSchema.optional().safeParse(isRecord(data) ? data.defaults : undefined);
+  if (!defaults.success) return { clusters: [], issues: [] };
+  const clusters: ClusterSpec[] = [];
+  const issues: Issue[] = [];
+  rawClusters(data).forEach((raw, index) => {
+    const entry = ClusterSchema.safeParse(raw);
+    if (!entry.success) return;
+    const resolved = resolveCluster(entry.data, defaults.data, ['clusters', index]);
+    issues.push(...resolved.problems.map((problem) => issueAt(problem.path, locate, problem.message)));
+    if (resolved.spec !== undefined) clusters.push(resolved.spec);
+  });
+  return { clusters, issues };
+}
+
+interface Problem {
+  readonly path: Path;
+  readonly message: string;
+}
+
+interface Resolved {
+  readonly spec?: ClusterSpec;
+  readonly problems: readonly Problem[];
+}
+
+/** `{...base, ...over}` one level deep, ignoring keys `over` leaves undefined; lists replace, not concatenate. */
+function mergeShallow<T extends object>(base: T | undefined, over: T | undefined): T | undefined {
+  if (base === undefined) return over;
+  if (over === undefined) return base;
+  const merged: Record<string, unknown> = { ...(base as Record<string, unknown>) };
+  for (const [key, value] of Object.entries(over)) if (value !== undefined) merged[key] = value;
+  return merged as T;
+}
+
+/** Names where a merged key came from, for messages about values the cluster did not write itself. */
+function origin(section: 'namespaces' | 'ecr', key: string, cluster: ClusterEntry): string {
+  const own = cluster[section] as Record<string, unknown> | undefined;
+  return own?.[key] === undefined ? ` (from defaults.${section}.${key})` : '';
+}
+
+function resolveCluster(cluster: ClusterEntry, defaults: DefaultsEntry | undefined, at: Path): Resolved {
+  const namespaces = resolveNamespaces(cluster, defaults, at);
+  const ecr = resolveEcr(cluster, defaults, at);
+  const problems = [...namespaces.problems, ...ecr.problems];
+  if (namespaces.value === undefined || problems.length > 0) return { problems };
+  const spec: ClusterSpec = {
+    name: cluster.name,
+    kubeconfigSecret: cluster.kubeconfigSecret,
+    namespaces: namespaces.value,
+    ...(ecr.value === undefined ? {} : { ecr: ecr.value }),
+    allowInsecureSkipTlsVerify:
+      cluster.allowInsecureSkipTlsVerify ?? defaults?.allowInsecureSkipTlsVerify ?? false,
+    adoptExistingSecrets: cluster.adoptExistingSecrets ?? defaults?.adoptExistingSecrets ?? false,
+  };
+  return { spec, problems };
+}
+
+interface Part<T> {
+  readonly value?: T;
+  readonly problems: readonly Problem[];
+}
+
+/** A cluster must say which namespaces it serves, by names or selector, itself or through defaults. */
+function resolveNamespaces(
+  cluster: ClusterEntry,
+  defaults: DefaultsEntry | undefined,
+  at: Path,
+): Part<NamespaceSelection> {
+  const merged = mergeShallow(defaults?.namespaces, cluster.namespaces);
+  if (merged?.names === undefined && merged?.selector === undefined) {
+    const message =
+      merged === undefined
+        ? 'missing: set namespaces (names and/or selector) on the cluster or in defaults.namespaces'
+        : 'selects nothing: set names and/or selector on the cluster or in defaults.namespaces';
+    return { problems: [{ path: [...at, 'namespaces'], message }] };
+  }
+  const value: NamespaceSelection = {
+    names: [...(merged.names ?? [])],
+    ...(merged.selector === undefined ? {} : { selector: merged.selector }),
+    exclude: [...(merged.exclude ?? [])],
+  };
+  return { value, problems: [] };
+}
+
+/** `ecr` is optional (a cluster may use no ECR), but once present it must be complete after merging. */
+function resolveEcr(cluster: ClusterEntry, defaults: DefaultsEntry | undefined, at: Path): Part<EcrSpec> {
+  const merged = mergeShallow(defaults?.ecr, cluster.ecr);
+  if (merged === undefined) return { problems: [] };
+  const ecrPath = [...at, 'ecr'];
+  const problems: Problem[] = [];
+  if (merged.secretName === undefined) {
+    problems.push({
+      path: [...ecrPath, 'secretName'],
+      message: 'missing (expected the pull Secret name, set on the cluster or in defaults.ecr)',
+    });
+  }
+  if (merged.registries === undefined) {
+    problems.push({
+      path: [...ecrPath, 'registries'],
+      message: 'missing (expected at least one registry, set on the cluster or in defaults.ecr)',
+    });
+  }
+  const registries = merged.registries ?? [];
+  // Inherited duplicates are reported once, at defaults, rather than once per inheriting cluster.
+  const registriesOwner = cluster.ecr?.registries === undefined ? ['defaults', 'ecr'] : ecrPath;
+  problems.push(...duplicateRegistryProblems(registries, registriesOwner));
+  if (merged.repositories !== undefined) {
+    problems.push(...scopedRegistryProblems(registries, ecrPath, cluster));
+  }
+  if (problems.length > 0 || merged.secretName === undefined) return { problems };
+  const value: EcrSpec = {
+    secretName: merged.secretName,
+    registries: registries.map(toRegistry),
+    ...(merged.repositories === undefined ? {} : { repositories: [...merged.repositories] }),
+    serviceAccounts: [...(merged.serviceAccounts ?? DEFAULT_SERVICE_ACCOUNTS)],
+  };
+  return { value, problems };
+}
+
+function toRegistry(entry: RegistryEntry): EcrRegistry {
+  return {
+    ...(entry.accountId === undefined ? {} : { accountId: entry.accountId }),
+    region: entry.region,
+    ...(entry.roleArn === undefined ? {} : { roleArn: entry.roleArn }),
+  };
+}
+
+/** The same registry twice would mint the same token twice and write a redundant auth entry. */
+function duplicateRegistryProblems(registries: readonly RegistryEntry[], ecrPath: Path): Problem[] {
+  const seen = new Map<string, number>();
+  const problems: Problem[] = [];
+  registries.forEach((registry, index) => {
+    const key = JSON.stringify([registry.accountId ?? null, registry.region, registry.roleArn ?? null]);
+    const first = seen.get(key);
+    if (first === undefined) {
+      seen.set(key, index);
+    } else {
+      problems.push({
+        path: [...ecrPath, 'registries', index],
+        message: `duplicates registries[${first}] (same accountId, region and roleArn)`,
+      });
+    }
+  });
+  return problems;
+}
+
+/**
+ * Narrowing to repositories works through a session policy on an assumed role (a session policy can
+ * only narrow an assumed role), and repository ARNs need the registry's account.
+ */
+function scopedRegistryProblems(
+  registries: readonly RegistryEntry[],
+  ecrPath: Path,
+  cluster: ClusterEntry,
+): Problem[] {
+  const problems: Problem[] = [];
+  registries.forEach((registry, index) => {
+    const missing = [
+      registry.roleArn === undefined ? 'roleArn' : '',
+      registry.accountId === undefined ? 'accountId' : '',
+    ]
+      .filter((key) => key !== '')
+      .join(' and ');
+    if (missing === '') return;
+    problems.push({
+      path: [...ecrPath, 'repositories'],
+      message:
+        `is set${origin('ecr', 'repositories', cluster)}, so every registry needs roleArn and accountId, but ` +
+        `${formatPath([...ecrPath, 'registries', index])}${origin('ecr', 'registries', cluster)} has no ${missing}: ` +
+        'a session policy can only narrow an assumed role, and repository ARNs need the account',
+    });
+  });
+  return problems;
+}

@@ -1,0 +1,507 @@
+/**
+ * The registration file as users write it (`config/clusters.yaml`), before `defaults` are applied.
+ * Every object is strict, so a misspelt key is an error rather than a silently ignored setting.
+ * Each field carries its own message ("expected …, got …") so the loader only has to add the path and
+ * the line; cross-field rules that need the merged cluster live in `load.ts`.
+ */
+import { z } from 'zod';
+
+/** Values of `settings` keys the file leaves out. */
+export const DEFAULT_SETTINGS = {
+  concurrency: 16,
+  requestConcurrency: 8,
+  requestTimeoutSeconds: 10,
+  clusterDeadlineSeconds: 60,
+  kubeconfigCacheSeconds: 300,
+  controlNamespace: 'cred-courier',
+} as const;
+
+// ---------------------------------------------------------------------------------------------------
+// Messages
+// ---------------------------------------------------------------------------------------------------
+
+/** Longest slice of a received string quoted back in a message; a hostile file must not flood logs. */
+const MAX_SHOWN_CHARS = 60;
+
+/**
+ * How a received value appears in a message: strings JSON-quoted and truncated (so newlines, escape
+ * sequences and bidi controls cannot forge message text), other values by kind.
+ */
+export function showValue(value: unknown): string {
+  if (typeof value === 'string') return quote(value);
+  if (value === undefined) return 'nothing';
+  if (value === null) return 'null (an empty value)';
+  if (typeof value === 'number' || typeof value === 'boolean') return `${typeof value} ${String(value)}`;
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  return typeof value;
+}
+
+/**
+ * JSON-quotes a string cut to `maxChars` (60) characters, also escaping the invisible characters
+ * (bidi controls, zero-width spaces, line separators) JSON leaves raw.
+ */
+export function quote(text: string, maxChars = MAX_SHOWN_CHARS): string {
+  const cut = text.length > maxChars ? `${text.slice(0, maxChars)}…` : text;
+  return JSON.stringify(cut).replace(
+    /[\u007f-\u009f\u00ad\u061c\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
+
+interface IssueInput {
+  readonly input?: unknown;
+}
+
+/** An error map saying what a field wants and what it got; "missing" when the key is absent. */
+function expecting(what: string): (issue: IssueInput) => string {
+  return (issue) =>
+    issue.input === undefined
+      ? `missing (expected ${what})`
+      : `expected ${what}, got ${showValue(issue.input)}`;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Building blocks
+// ---------------------------------------------------------------------------------------------------
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+/** A namespace name, or a glob over the same characters with `*` (any run) and `?` (one character). */
+const NAMESPACE_GLOB = /^[a-z0-9*?]([-a-z0-9*?]{0,61}[a-z0-9*?])?$/;
+const AWS_REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/;
+const AWS_REGION_SOURCE = '[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\\d';
+const ACCOUNT_ID = /^\d{12}$/;
+const ROLE_ARN = /^arn:aws[-a-z]*:iam::\d{12}:role\/(?:[\w+=,.@-]+\/)*[\w+=,.@-]{1,64}$/;
+/** A Secrets Manager secret name, or the ARN of one (ARNs contain ':', which names cannot). */
+const SECRET_REF = new RegExp(
+  `^(?:[A-Za-z0-9/_+=.@-]{1,512}|arn:aws[-a-z]*:secretsmanager:${AWS_REGION_SOURCE}:\\d{12}:secret:[A-Za-z0-9/_+=.@-]{1,512})$`,
+);
+/** An ECR repository name, or a prefix of one ending in `*`. */
+const REPOSITORY = /^[a-z0-9][a-z0-9._/-]{0,255}\*?$/;
+
+/** A string matching `pattern`; every failure (type, length, pattern) says `expected <what>`. */
+function patterned(pattern: RegExp, what: string, maxLength?: number) {
+  const base = z.string({ error: expecting(what) });
+  // Abort on length so an overlong value gets one message, not a length one and a pattern one.
+  return (maxLength === undefined ? base : base.max(maxLength, { abort: true })).regex(pattern);
+}
+
+/** An integer within [min, max], with one message for wrong type, fractions and range alike. */
+function integerIn(min: number, max: number) {
+  return z
+    .int({ error: expecting(`an integer from ${min} to ${max}`) })
+    .min(min)
+    .max(max);
+}
+
+function flag() {
+  return z.boolean({ error: expecting('true or false') });
+}
+
+/**
+ * A strict mapping whose unknown keys are reported with the keys it does accept, so a typo
+ * (`ecrr`) points straight at the right spelling.
+ */
+function mapping<T extends z.core.$ZodLooseShape>(shape: T) {
+  const known = Object.keys(shape).join(', ');
+  const notMapping = expecting('a mapping');
+  return z.strictObject(shape, {
+    error: (issue) =>
+      issue.code === 'unrecognized_keys' ? `unknown key (expected one of: ${known})` : notMapping(issue),
+  });
+}
+
+function list<T extends z.core.$ZodType>(item: T, what: string) {
+  return z.array(item, { error: expecting(`a list of ${what}`) });
+}
+
+/** A list that must hold at least one entry. */
+function nonEmptyList<T extends z.core.$ZodType>(item: T, what: string, one: string) {
+  return list(item, what).min(1, { error: `expected at least one ${one}, got an empty list` });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Label selectors
+// ---------------------------------------------------------------------------------------------------
+
+const LABEL_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
+const SELECTOR_SYNTAX = 'key, !key, key=value, key!=value, key in (a,b) or key notin (a,b)';
+
+type Token = { readonly kind: 'word' | 'op'; readonly text: string; readonly at: number };
+
+/** Splits a selector into words and the operators `! = == != ( ) ,`; `<`/`>` are refused here. */
+function tokenize(selector: string): Token[] | string {
+  const tokens: Token[] = [];
+  let i = 0;
+  while (i < selector.length) {
+    const c = selector.charAt(i);
+    if (/\s/.test(c)) {
+      i++;
+    } else if (c === '=' || c === '!') {
+      const double = selector.charAt(i + 1) === '=';
+      tokens.push({ kind: 'op', text: double ? `${c}=` : c, at: i });
+      i += double ? 2 : 1;
+    } else if (c === '(' || c === ')' || c === ',') {
+      tokens.push({ kind: 'op', text: c, at: i });
+      i++;
+    } else if (c === '<' || c === '>') {
+      return `the operator ${quote(c)} at character ${i + 1} is not supported`;
+    } else {
+      const start = i;
+      while (i < selector.length && !/[\s=!(),<>]/.test(selector.charAt(i))) i++;
+      tokens.push({ kind: 'word', text: selector.slice(start, i), at: start });
+    }
+  }
+  return tokens;
+}
+
+/** Why a label key is invalid: optional DNS-subdomain prefix and '/', then a 63-character name. */
+function labelKeyProblem(key: string): string | undefined {
+  const parts = key.split('/');
+  const name = parts.at(-1) ?? '';
+  if (parts.length > 2) return `the key ${quote(key)} has more than one '/'`;
+  if (parts.length === 2) {
+    const prefix = parts[0] ?? '';
+    if (prefix.length === 0 || prefix.length > 253 || !DNS_SUBDOMAIN.test(prefix)) {
+      return `the key prefix ${quote(prefix)} is not a DNS subdomain`;
+    }
+  }
+  if (name.length > 63 || !LABEL_NAME.test(name)) {
+    return `the key ${quote(key)} is not a label name (at most 63 of A-Z a-z 0-9 - _ ., alphanumeric at both ends)`;
+  }
+  return undefined;
+}
+
+function labelValueProblem(value: string): string | undefined {
+  if (value === '' || (value.length <= 63 && LABEL_NAME.test(value))) return undefined;
+  return `the value ${quote(value)} is not a label value (at most 63 of A-Z a-z 0-9 - _ ., alphanumeric at both ends)`;
+}
+
+/** A small recursive-descent reader over tokens; each method returns a problem or undefined. */
+class SelectorReader {
+  readonly #tokens: readonly Token[];
+  #next = 0;
+
+  constructor(tokens: readonly Token[]) {
+    this.#tokens = tokens;
+  }
+
+  read(): string | undefined {
+    for (;;) {
+      const problem = this.#requirement();
+      if (problem !== undefined) return problem;
+      const token = this.#take();
+      if (token === undefined) return undefined;
+      if (token.text !== ',') return this.#unexpected(token, "','");
+    }
+  }
+
+  #requirement(): string | undefined {
+    const first = this.#take();
+    if (first === undefined) return 'a requirement is missing at the end';
+    if (first.text === '!') {
+      const key = this.#take();
+      if (key?.kind !== 'word') return this.#unexpected(key, "a label key after '!'");
+      return labelKeyProblem(key.text) ?? this.#endOfRequirement();
+    }
+    if (first.kind !== 'word') return this.#unexpected(first, 'a label key');
+    const keyProblem = labelKeyProblem(first.text);
+    if (keyProblem !== undefined) return keyProblem;
+    const op = this.#peek();
+    if (op === undefined || op.text === ',') return undefined;
+    this.#next++;
+    if (op.text === '=' || op.text === '==' || op.text === '!=') return this.#value();
+    if (op.text === 'in' || op.text === 'notin') return this.#valueSet(op.text);
+    return this.#unexpected(op, `an operator (=, ==, !=, in, notin) after ${quote(first.text)}`);
+  }
+
+  #value(): string | undefined {
+    const value = this.#peek();
+    if (value === undefined || value.text === ',') return undefined; // `key=` selects an empty value
+    if (value.kind !== 'word') return this.#unexpected(value, 'a label value');
+    this.#next++;
+    return labelValueProblem(value.text) ?? this.#endOfRequirement();
+  }
+
+  #valueSet(op: string): string | undefined {
+    const open = this.#take();
+    if (open?.text !== '(') return this.#unexpected(open, `'(' after ${op}`);
+    const values: string[] = [];
+    for (;;) {
+      let token = this.#take();
+      let value = '';
+      if (token?.kind === 'word') {
+        value = token.text;
+        token = this.#take();
+      }
+      const problem = labelValueProblem(value);
+      if (problem !== undefined) return problem;
+      values.push(value);
+      if (token?.text === ')') break;
+      if (token?.text !== ',') return this.#unexpected(token, "',' or ')' in the value list");
+    }
+    if (values.length === 1 && values[0] === '') return `${op} () needs at least one value`;
+    return this.#endOfRequirement();
+  }
+
+  #endOfRequirement(): string | undefined {
+    const token = this.#peek();
+    return token === undefined || token.text === ',' ? undefined : this.#unexpected(token, "',' or the end");
+  }
+
+  #peek(): Token | undefined {
+    return this.#tokens[this.#next];
+  }
+
+  #take(): Token | undefined {
+    const token = this.#tokens[this.#next];
+    if (token !== undefined) this.#next++;
+    return token;
+  }
+
+  #unexpected(token: Token | undefined, wanted: string): string {
+    if (token === undefined) return `expected ${wanted} but the selector ends`;
+    return `expected ${wanted} at character ${token.at + 1}, found ${quote(token.text)}`;
+  }
+}
+
+/**
+ * Why `selector` is not a Kubernetes label selector, or undefined when it is one. Accepts what the API
+ * server accepts for equality- and set-based requirements; `<`/`>` and empty selectors (which would
+ * select every namespace) are refused.
+ */
+export function labelSelectorProblem(selector: string): string | undefined {
+  if (selector.trim() === '')
+    return 'an empty selector would select every namespace; list names: ["*"] instead';
+  const tokens = tokenize(selector);
+  return typeof tokens === 'string' ? tokens : new SelectorReader(tokens).read();
+}
+
+const labelSelector = z
+  .string({ error: expecting(`a label selector (${SELECTOR_SYNTAX})`) })
+  .superRefine((value, ctx) => {
+    const problem = labelSelectorProblem(value);
+    if (problem !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `invalid label selector: ${problem} (requirements are ${SELECTOR_SYNTAX}, comma-separated), got ${quote(value)}`,
+      });
+    }
+  })
+  .meta({
+    description: `Kubernetes label selector on namespace labels: comma-separated ${SELECTOR_SYNTAX}.`,
+    examples: ['env=prod', 'env in (prod,staging),!legacy'],
+  });
+
+// ---------------------------------------------------------------------------------------------------
+// Fields
+// ---------------------------------------------------------------------------------------------------
+
+/** Repository entries: `*` is only meaningful as a trailing prefix wildcard, so say so precisely. */
+function repositoryMessage(issue: IssueInput): string {
+  const value = issue.input;
+  const what = 'an ECR repository name (2-256 of a-z 0-9 . _ / -) or a prefix ending in *';
+  if (typeof value === 'string' && value.slice(0, -1).includes('*')) {
+    return `expected ${what}; '*' is only allowed as the last character, got ${quote(value)}`;
+  }
+  return expecting(what)(issue);
+}
+
+/** YAML reads bare digits as a number (dropping leading zeros), so tell the user to quote them. */
+function accountIdMessage(issue: IssueInput): string {
+  if (typeof issue.input === 'number') {
+    return `expected a 12-digit AWS account ID as a quoted string, got number ${issue.input}; write it in quotes (accountId: "111122223333") because YAML reads bare digits as a number and drops leading zeros`;
+  }
+  return expecting('a 12-digit AWS account ID such as "111122223333"')(issue);
+}
+
+const namespacePattern = patterned(
+  NAMESPACE_GLOB,
+  'a namespace name or glob (a-z 0-9 -, plus * and ?, alphanumeric or wildcard at both ends, at most 63 characters) such as team-*',
+);
+
+const dnsSubdomain = (what: string) =>
+  patterned(DNS_SUBDOMAIN, `${what}: a DNS-1123 subdomain (a-z 0-9 - ., at most 253 characters)`, 253);
+
+const NamespacesSchema = mapping({
+  names: list(namespacePattern, 'namespace names or globs')
+    .meta({
+      description: 'Namespaces selected by name; globs use * (any run) and ? (one character).',
+      examples: [['app', 'team-*']],
+    })
+    .optional(),
+  selector: labelSelector.optional(),
+  exclude: list(namespacePattern, 'namespace names or globs')
+    .meta({
+      description: 'Namespace names or globs removed from the selection, whatever selected them.',
+      examples: [['team-legacy*']],
+    })
+    .optional(),
+}).meta({
+  id: 'Namespaces',
+  title: 'Namespace selection',
+  description:
+    'Which namespaces of the cluster receive credentials: those matching names or selector, minus exclude. Merged key by key over defaults.namespaces.',
+});
+
+const RegistrySchema = mapping({
+  accountId: z
+    .string({ error: accountIdMessage })
+    .regex(ACCOUNT_ID)
+    .optional()
+    .meta({
+      description:
+        '12-digit account of the registry, as a quoted string. Absent: the account of the identity that mints the token.',
+      examples: ['111122223333'],
+    }),
+  region: patterned(AWS_REGION, 'an AWS region such as eu-west-1').meta({
+    description: 'AWS region of the registry.',
+    examples: ['eu-west-1', 'us-east-1'],
+  }),
+  roleArn: patterned(ROLE_ARN, 'an IAM role ARN such as arn:aws:iam::111122223333:role/ecr-pull')
+    .optional()
+    .meta({
+      description:
+        'Role assumed to mint the token; its policy is the ceiling of what the token can pull. Required when repositories is set.',
+      examples: ['arn:aws:iam::111122223333:role/ecr-pull'],
+    }),
+}).meta({
+  id: 'EcrRegistry',
+  title: 'ECR registry',
+  description: 'One ECR registry the cluster pulls from.',
+});
+
+const EcrSchema = mapping({
+  secretName: dnsSubdomain('a Secret name')
+    .optional()
+    .meta({
+      description: 'Name of the kubernetes.io/dockerconfigjson Secret written into each selected namespace.',
+      examples: ['ecr-pull'],
+    }),
+  registries: nonEmptyList(RegistrySchema, 'registries', 'registry').optional().meta({
+    description: 'Registries the pull Secret holds credentials for (at least one).',
+  }),
+  repositories: list(
+    z
+      .string({ error: repositoryMessage })
+      .min(2, { abort: true })
+      .max(256, { abort: true })
+      .regex(REPOSITORY),
+    'ECR repository names or prefixes',
+  )
+    .optional()
+    .meta({
+      description:
+        'Repositories the cluster may pull (app/api), or prefixes ending in * (team-a/*). Absent: all. When set, every registry needs roleArn and accountId: a session policy can only narrow an assumed role, and repository ARNs need the account.',
+      examples: [['app/api', 'team-a/*']],
+    }),
+  serviceAccounts: list(dnsSubdomain('a ServiceAccount name'), 'ServiceAccount names')
+    .optional()
+    .meta({
+      description:
+        'ServiceAccounts whose imagePullSecrets get the Secret appended in every selected namespace.',
+      default: ['default'],
+    }),
+}).meta({
+  id: 'Ecr',
+  title: 'ECR pull secret',
+  description: 'The ECR pull Secret written into the cluster. Merged key by key over defaults.ecr.',
+});
+
+/** Keys a cluster shares with `defaults`. */
+const clusterOptions = {
+  namespaces: NamespacesSchema.optional(),
+  ecr: EcrSchema.optional(),
+  allowInsecureSkipTlsVerify: flag().optional().meta({
+    description: 'Accept a kubeconfig with insecure-skip-tls-verify (warned about on every run).',
+    default: false,
+  }),
+  adoptExistingSecrets: flag().optional().meta({
+    description: 'Take over Secrets of the same name that cred-courier did not create.',
+    default: false,
+  }),
+};
+
+/** Settings for the whole run; every key is optional. */
+export const SettingsSchema = mapping({
+  concurrency: integerIn(1, 256)
+    .default(DEFAULT_SETTINGS.concurrency)
+    .meta({ description: 'Clusters worked on at once.' }),
+  requestConcurrency: integerIn(1, 64)
+    .default(DEFAULT_SETTINGS.requestConcurrency)
+    .meta({ description: 'Kubernetes requests in flight at once within one cluster.' }),
+  requestTimeoutSeconds: integerIn(1, 120)
+    .default(DEFAULT_SETTINGS.requestTimeoutSeconds)
+    .meta({ description: 'Each Kubernetes request is abandoned after this many seconds.' }),
+  clusterDeadlineSeconds: integerIn(5, 900)
+    .default(DEFAULT_SETTINGS.clusterDeadlineSeconds)
+    .meta({ description: "A cluster's whole delivery is abandoned after this many seconds." }),
+  kubeconfigCacheSeconds: integerIn(0, 86400).default(DEFAULT_SETTINGS.kubeconfigCacheSeconds).meta({
+    description: 'How long a warm Lambda reuses a kubeconfig read from Secrets Manager (0: never).',
+  }),
+  controlNamespace: patterned(
+    DNS_LABEL,
+    'a DNS label (a-z 0-9 -, at most 63 characters) such as cred-courier',
+  )
+    .default(DEFAULT_SETTINGS.controlNamespace)
+    .meta({ description: "Namespace on each cluster holding cred-courier's own objects." }),
+}).meta({ title: 'Run settings', description: 'Run-wide settings; every key has a default.' });
+
+/** What every cluster inherits unless it sets the key itself. */
+export const DefaultsSchema = mapping(clusterOptions).meta({
+  title: 'Cluster defaults',
+  description:
+    'Applied to every cluster: namespaces and ecr are merged key by key (lists replace, they do not concatenate); flags default to false.',
+});
+
+/** One cluster entry as written, before defaults are merged. */
+export const ClusterSchema = mapping({
+  name: patterned(
+    DNS_LABEL,
+    'a DNS label (a-z 0-9 -, alphanumeric at both ends, at most 63 characters) such as gke-prod',
+  ).meta({ description: 'Cluster name, unique in the file; used in logs, metrics and Secret annotations.' }),
+  kubeconfigSecret: z
+    .string({ error: secretRefMessage })
+    .regex(SECRET_REF)
+    .meta({
+      description: "Secrets Manager secret name or ARN holding the cluster's kubeconfig.",
+      examples: ['cred-courier/clusters/gke-prod'],
+    }),
+  ...clusterOptions,
+}).meta({ id: 'Cluster', title: 'Cluster' });
+
+function secretRefMessage(issue: IssueInput): string {
+  if (typeof issue.input === 'string' && issue.input.startsWith('arn:')) {
+    return expecting(
+      'a Secrets Manager ARN such as arn:aws:secretsmanager:eu-west-1:111122223333:secret:name',
+    )(issue);
+  }
+  return expecting('a Secrets Manager secret name (1-512 of A-Z a-z 0-9 / _ + = . @ -) or ARN')(issue);
+}
+
+/** The whole registration file. */
+export const ConfigFileSchema = mapping({
+  settings: SettingsSchema.optional(),
+  defaults: DefaultsSchema.optional(),
+  clusters: nonEmptyList(ClusterSchema, 'clusters', 'cluster').meta({
+    description: 'The clusters cred-courier delivers credentials to (at least one).',
+  }),
+}).meta({
+  title: 'cred-courier registration file',
+  description: 'Which Kubernetes clusters receive which short-lived AWS credentials.',
+});
+
+export type ConfigFile = z.output<typeof ConfigFileSchema>;
+export type ClusterEntry = z.output<typeof ClusterSchema>;
+export type DefaultsEntry = z.output<typeof DefaultsSchema>;
+export type RegistryEntry = z.output<typeof RegistrySchema>;
+
+/**
+ * JSON Schema (draft-07, which yaml-language-server and most editors understand) of the file as
+ * written, for `config/clusters.schema.json`. Describes input: settings with defaults are optional.
+ * Selector syntax and cross-field rules are not expressible here; the loader still checks them.
+ */
+export function configJsonSchema(): Record<string, unknown> {
+  return z.toJSONSchema(ConfigFileSchema, { target: 'draft-07', io: 'input' }) as Record<string, unknown>;
+}

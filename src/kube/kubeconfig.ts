@@ -1,0 +1,143 @@
+/**
+ * Turns a stored kubeconfig into a client configuration, refusing every form that cannot work in a
+ * Lambda or that weakens TLS: `exec` and `auth-provider` users spawn binaries, file references point
+ * at files that do not exist there, and `insecure-skip-tls-verify` needs the cluster's explicit opt-in.
+ * Messages name fields, never their values.
+ */
+import { KubeConfig } from '@kubernetes/client-node';
+import { parse } from 'yaml';
+import type { ClusterSpec } from '../config/types.ts';
+import { KubeconfigError } from '../errors.ts';
+
+export interface ParsedKubeconfig {
+  readonly kubeConfig: KubeConfig;
+  readonly server: string;
+  /** Said on every run the kubeconfig is used (insecure TLS). */
+  readonly warnings: readonly string[];
+  /** Credential strings inside the kubeconfig, for the redactor. */
+  readonly secrets: readonly string[];
+}
+
+type Entry = Record<string, unknown>;
+
+const isEntry = (value: unknown): value is Entry =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+function named(list: unknown, field: string, name: unknown, fail: (m: string) => never): Entry {
+  if (!Array.isArray(list)) fail(`${field} is missing or not a list`);
+  const found = (list as unknown[]).find((item) => isEntry(item) && item.name === name);
+  if (!isEntry(found)) fail(`${field} has no entry named ${JSON.stringify(String(name)).slice(0, 80)}`);
+  return found as Entry;
+}
+
+function optionalString(
+  entry: Entry,
+  key: string,
+  where: string,
+  fail: (m: string) => never,
+): string | undefined {
+  const value = entry[key];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string' || value.length === 0) fail(`${where}.${key} must be a non-empty string`);
+  return value as string;
+}
+
+function base64Pem(value: string, where: string, fail: (m: string) => never): string {
+  const text = Buffer.from(value, 'base64').toString('utf8');
+  if (!/^-----BEGIN [A-Z ]+-----/m.test(text)) fail(`${where} is not base64 of a PEM block`);
+  return text;
+}
+
+/** Parses and checks `text`; the client uses a user name unique to the cluster (client-node caches by it). */
+export function parseKubeconfig(cluster: ClusterSpec, text: string): ParsedKubeconfig {
+  const fail = (message: string): never => {
+    throw new KubeconfigError(cluster.name, message);
+  };
+  let document: unknown;
+  try {
+    document = parse(text);
+  } catch (error) {
+    // The YAML parser quotes the offending source line, which could hold a credential: keep only its position.
+    const where =
+      error instanceof Error && 'linePos' in error
+        ? ` near line ${String((error as { linePos?: [{ line: number }] }).linePos?.[0]?.line)}`
+        : '';
+    fail(`not valid YAML${where}`);
+  }
+  if (!isEntry(document)) fail('not a kubeconfig (expected a YAML mapping)');
+  const config = document as Entry;
+  const contextName = config['current-context'];
+  if (typeof contextName !== 'string' || !contextName) fail('current-context is missing');
+  const context = named(config.contexts, 'contexts', contextName, fail).context;
+  if (!isEntry(context)) fail(`contexts[${contextName}].context is missing`);
+  const ctx = context as Entry;
+  const clusterEntry = named(config.clusters, 'clusters', ctx.cluster, fail).cluster;
+  const userEntry = named(config.users, 'users', ctx.user, fail).user;
+  if (!isEntry(clusterEntry)) fail('clusters[].cluster is missing');
+  if (!isEntry(userEntry)) fail('users[].user is missing');
+  const c = clusterEntry as Entry;
+  const u = userEntry as Entry;
+
+  const server = optionalString(c, 'server', 'cluster', fail);
+  if (!server) fail('cluster.server is missing');
+  let url: URL | undefined;
+  try {
+    url = new URL(server as string);
+  } catch {
+    fail('cluster.server is not a URL');
+  }
+  if (url?.protocol !== 'https:')
+    fail('cluster.server must use https (a token over plain http is readable on the wire)');
+  if (c['certificate-authority'] !== undefined) {
+    fail('cluster.certificate-authority refers to a file; embed it as certificate-authority-data');
+  }
+  const caData = optionalString(c, 'certificate-authority-data', 'cluster', fail);
+  if (caData) base64Pem(caData, 'cluster.certificate-authority-data', fail);
+  const warnings: string[] = [];
+  const insecure = c['insecure-skip-tls-verify'] === true;
+  if (insecure) {
+    if (!cluster.allowInsecureSkipTlsVerify) {
+      fail(
+        'cluster.insecure-skip-tls-verify is set; the cluster entry must set allowInsecureSkipTlsVerify: true to accept it',
+      );
+    }
+    warnings.push(
+      'TLS verification is off for this cluster (insecure-skip-tls-verify): its identity is not checked',
+    );
+  }
+
+  for (const refused of ['exec', 'auth-provider'] as const) {
+    if (u[refused] !== undefined) {
+      fail(
+        `users[].user.${refused} is not supported: it runs a program, which cannot work in Lambda; use a token or client certificate`,
+      );
+    }
+  }
+  for (const fileField of ['tokenFile', 'token-file', 'client-certificate', 'client-key'] as const) {
+    if (u[fileField] !== undefined)
+      fail(`users[].user.${fileField} refers to a file; embed the credential in the kubeconfig`);
+  }
+  if (u.username !== undefined || u.password !== undefined)
+    fail('users[].user basic auth is not supported; use a token');
+  const token = optionalString(u, 'token', 'user', fail);
+  const certData = optionalString(u, 'client-certificate-data', 'user', fail);
+  const keyData = optionalString(u, 'client-key-data', 'user', fail);
+  if (!token && !(certData && keyData)) {
+    fail('users[].user needs a token, or client-certificate-data with client-key-data');
+  }
+  if (Boolean(certData) !== Boolean(keyData))
+    fail('users[].user needs both client-certificate-data and client-key-data');
+  const certPem = certData ? base64Pem(certData, 'user.client-certificate-data', fail) : undefined;
+  const keyPem = keyData ? base64Pem(keyData, 'user.client-key-data', fail) : undefined;
+
+  const userName = `cred-courier-${cluster.name}`;
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromOptions({
+    clusters: [{ name: cluster.name, server, ...(caData ? { caData } : {}), skipTLSVerify: insecure }],
+    users: [{ name: userName, ...(token ? { token } : {}), ...(certData ? { certData, keyData } : {}) }],
+    contexts: [{ name: cluster.name, cluster: cluster.name, user: userName }],
+    currentContext: cluster.name,
+  });
+  const secrets = [token, certData, keyData, keyPem, certPem].filter((s): s is string => Boolean(s));
+  return { kubeConfig, server: server as string, warnings, secrets };
+}

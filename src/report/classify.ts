@@ -1,0 +1,139 @@
+/**
+ * Failure classes: what went wrong, in words an operator can act on, and whether trying again can help.
+ * The class is what logs, metrics and the CLI's JSON report carry; it is a small fixed set so it can be
+ * a metric dimension.
+ */
+import { ApiException } from '@kubernetes/client-node';
+import {
+  ConfigError,
+  KubeconfigError,
+  MintError,
+  MissingObjectError,
+  OwnershipConflictError,
+} from '../errors.ts';
+
+export const FAILURE_CLASSES = {
+  refused: 'connection refused: nothing listens at the server address',
+  dns: 'the server name does not resolve',
+  tls: "TLS failed: the server's certificate is not trusted by the kubeconfig's CA, expired, or for another name",
+  timeout: 'no answer in time (request timeout or cluster deadline)',
+  network: 'the connection broke (reset, closed mid-response)',
+  unauthorized: 'HTTP 401: the credential in the kubeconfig is invalid, expired or revoked',
+  forbidden: 'HTTP 403: the identity lacks a permission delivery needs (see `cred-courier rbac`)',
+  'not-found': 'HTTP 404 or a missing namespace/ServiceAccount',
+  conflict: 'HTTP 409/422 or an object cred-courier does not own: left untouched',
+  throttled: 'HTTP 429: the apiserver asked to slow down',
+  server: 'HTTP 5xx: the apiserver failed',
+  kubeconfig: 'the stored kubeconfig is missing, unreadable or of a refused form',
+  mint: 'AWS refused or failed to mint the credential',
+  config: 'the registration file is invalid',
+  deadline: 'not reached before the run had to stop',
+  unknown: 'an unexpected error',
+} as const;
+
+export type FailureClass = keyof typeof FAILURE_CLASSES;
+
+/** Classes worth retrying within a run: the next attempt may succeed without anyone changing anything. */
+const TRANSIENT: ReadonlySet<FailureClass> = new Set([
+  'timeout',
+  'network',
+  'throttled',
+  'server',
+  'refused',
+]);
+
+export function isTransient(failureClass: FailureClass): boolean {
+  return TRANSIENT.has(failureClass);
+}
+
+const TLS_CODES = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'ERR_SSL_WRONG_VERSION_NUMBER',
+  'EPROTO',
+]);
+
+/** The chain of causes of an error, outermost first (fetch wraps socket errors in `cause`). */
+function causes(error: unknown): unknown[] {
+  const chain: unknown[] = [];
+  let current = error;
+  while (current !== undefined && current !== null && chain.length < 8) {
+    chain.push(current);
+    current = (current as { cause?: unknown }).cause;
+  }
+  return chain;
+}
+
+function classOfStatus(status: number): FailureClass {
+  if (status === 401) return 'unauthorized';
+  if (status === 403) return 'forbidden';
+  if (status === 404) return 'not-found';
+  if (status === 409 || status === 422) return 'conflict';
+  if (status === 429) return 'throttled';
+  if (status >= 500) return 'server';
+  return 'unknown';
+}
+
+export function classify(error: unknown): FailureClass {
+  for (const item of causes(error)) {
+    if (item instanceof OwnershipConflictError) return 'conflict';
+    if (item instanceof MissingObjectError) return 'not-found';
+    if (item instanceof KubeconfigError) return 'kubeconfig';
+    if (item instanceof MintError) return 'mint';
+    if (item instanceof ConfigError) return 'config';
+    if (item instanceof ApiException) return classOfStatus(item.code);
+    const { name, code } = item as { name?: string; code?: string };
+    if (
+      name === 'TimeoutError' ||
+      name === 'AbortError' ||
+      code === 'ETIMEDOUT' ||
+      code === 'UND_ERR_CONNECT_TIMEOUT'
+    ) {
+      return 'timeout';
+    }
+    if (code === 'ECONNREFUSED') return 'refused';
+    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'dns';
+    if (code && (TLS_CODES.has(code) || code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL')))
+      return 'tls';
+    if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'UND_ERR_SOCKET' || code === 'UND_ERR_CLOSED') {
+      return 'network';
+    }
+  }
+  return 'unknown';
+}
+
+/** Seconds the server asked us to wait (429/503 Retry-After), if it said. */
+export function retryAfterSeconds(error: unknown): number | undefined {
+  for (const item of causes(error)) {
+    if (item instanceof ApiException) {
+      const value = Number(item.headers?.['retry-after']);
+      return Number.isFinite(value) && value >= 0 ? value : undefined;
+    }
+  }
+  return undefined;
+}
+
+/** A one-line description safe to log: the class, the HTTP status or socket code, the server's reason. */
+export function describeFailure(error: unknown): string {
+  for (const item of causes(error)) {
+    if (item instanceof ApiException) {
+      let reason = '';
+      try {
+        const body = JSON.parse(String(item.body)) as { message?: string };
+        reason = body.message ? `: ${body.message}` : '';
+      } catch {
+        // 401s come without a JSON body
+      }
+      return `HTTP ${item.code}${reason}`.slice(0, 500);
+    }
+    if (item instanceof Error && (item as { code?: string }).code) {
+      return `${(item as { code?: string }).code}: ${item.message}`.slice(0, 500);
+    }
+  }
+  return (error instanceof Error ? error.message : String(error)).slice(0, 500);
+}

@@ -1,0 +1,347 @@
+/**
+ * Delivery to one cluster: kubeconfig → namespaces → one write per Secret → ServiceAccount references →
+ * prune → inventory. Failures of one Secret are recorded and the rest go on; failures that make the
+ * whole cluster unreachable (TLS, 401, refused, deadline) stop this cluster only.
+ */
+import pLimit from 'p-limit';
+import type { KubeconfigSource } from '../aws/kubeconfig-store.ts';
+import type { Settings } from '../config/types.ts';
+import type { KindId, Minted } from '../kinds/kind.ts';
+import { createKubeClient, type KubeClient } from '../kube/client.ts';
+import {
+  type Inventory,
+  inventoryEntry,
+  parseInventoryEntry,
+  readInventory,
+  writeInventory,
+} from '../kube/inventory.ts';
+import { parseKubeconfig } from '../kube/kubeconfig.ts';
+import { listNamespaceNames } from '../kube/namespaces.ts';
+import { withRetry } from '../kube/retry.ts';
+import { deleteOwnedSecret, writeSecret } from '../kube/secrets.ts';
+import { ensurePullSecretReference, removePullSecretReference } from '../kube/service-accounts.ts';
+import { needsNamespaceListing, selectNamespaces } from '../plan/namespaces.ts';
+import type { PlannedCluster, PlannedTarget } from '../plan/plan.ts';
+import { classify, describeFailure, type FailureClass } from '../report/classify.ts';
+import type { RunLogger } from '../report/logger.ts';
+import type { Redactor } from '../report/redact.ts';
+import type { ClusterResult, Failure, PrunedSecret, SecretOutcome } from './types.ts';
+
+export interface ClusterRunContext {
+  readonly planned: PlannedCluster;
+  readonly minted: ReadonlyMap<string, Minted<unknown> | { failure: Failure }>;
+  readonly settings: Settings;
+  readonly prune: boolean;
+  readonly kinds: readonly KindId[];
+  readonly kubeconfigs: KubeconfigSource;
+  readonly redactor: Redactor;
+  readonly logger: RunLogger;
+  readonly now: () => Date;
+  readonly runSignal: AbortSignal;
+  readonly onKubeRequest?: (cluster: string, method: string, path: string) => void;
+}
+
+/** Classes after which nothing else in the cluster can succeed in this run. */
+const CLUSTER_FATAL: ReadonlySet<FailureClass> = new Set([
+  'unauthorized',
+  'tls',
+  'refused',
+  'dns',
+  'timeout',
+  'network',
+  'kubeconfig',
+  'server',
+  'throttled',
+]);
+
+/** Retries per request for transient classes; the cluster deadline bounds them too. */
+const RETRIES = 2;
+
+class ClusterStopped extends Error {
+  readonly failure: Failure;
+  constructor(failure: Failure) {
+    super(failure.message);
+    this.failure = failure;
+  }
+}
+
+export async function deliverCluster(context: ClusterRunContext): Promise<ClusterResult> {
+  const first = await attempt(context);
+  if (first.failure?.failureClass !== 'unauthorized') return first;
+  // The stored token may have been rotated since it was cached: read the kubeconfig again, once.
+  context.kubeconfigs.invalidate(context.planned.cluster.kubeconfigSecret);
+  context.logger.warn('401 from the cluster; reading its kubeconfig again and retrying once', {
+    cluster: context.planned.cluster.name,
+  });
+  const second = await attempt(context);
+  return { ...second, kubeRequests: first.kubeRequests + second.kubeRequests };
+}
+
+async function attempt(context: ClusterRunContext): Promise<ClusterResult> {
+  const { planned, settings, logger, redactor } = context;
+  const cluster = planned.cluster;
+  const started = Date.now();
+  const log = { cluster: cluster.name };
+  const warnings: string[] = [];
+  const secrets: SecretOutcome[] = [];
+  const pruned: PrunedSecret[] = [];
+  let kubeRequests = 0;
+  const signal = AbortSignal.any([
+    AbortSignal.timeout(settings.clusterDeadlineSeconds * 1000),
+    context.runSignal,
+  ]);
+  const failureOf = (error: unknown): Failure => {
+    if (error instanceof ClusterStopped) return error.failure;
+    const failureClass = signal.aborted && classify(error) !== 'unauthorized' ? 'timeout' : classify(error);
+    return { failureClass, message: redactor.scrub(describeFailure(error)) };
+  };
+  const finish = (failure?: Failure): ClusterResult => {
+    const ok = !failure && secrets.every((s) => !s.failure) && pruned.every((p) => !p.failure);
+    const result: ClusterResult = {
+      cluster: cluster.name,
+      ok,
+      ...(failure ? { failure } : {}),
+      secrets,
+      pruned,
+      warnings,
+      kubeRequests,
+      durationMs: Date.now() - started,
+    };
+    if (failure) logger.error('cluster failed', { ...log, ...failure });
+    logger.info('cluster done', {
+      ...log,
+      ok,
+      delivered: secrets.filter((s) => s.action).length,
+      failed: secrets.filter((s) => s.failure).length,
+      pruned: pruned.filter((p) => !p.failure).length,
+      kubeRequests,
+      durationMs: result.durationMs,
+    });
+    return result;
+  };
+
+  let client: KubeClient;
+  try {
+    const text = await context.kubeconfigs.get(cluster.name, cluster.kubeconfigSecret);
+    const parsed = parseKubeconfig(cluster, text);
+    redactor.add(...parsed.secrets);
+    for (const warning of parsed.warnings) {
+      warnings.push(warning);
+      logger.warn(warning, log);
+    }
+    client = createKubeClient(parsed.kubeConfig, {
+      requestTimeoutMs: settings.requestTimeoutSeconds * 1000,
+      signal,
+      onRequest: (method, path) => {
+        kubeRequests++;
+        context.onKubeRequest?.(cluster.name, method, path);
+      },
+    });
+  } catch (error) {
+    return finish(failureOf(error));
+  }
+
+  const { core } = client;
+  /** Runs one request with retries; a cluster-wide failure class stops the cluster. */
+  const request = async <T>(operation: () => Promise<T>): Promise<T> => {
+    try {
+      return await withRetry(operation, {
+        retries: RETRIES,
+        signal,
+        onRetry: (attemptNumber, error) =>
+          logger.warn('retrying a transient failure', {
+            ...log,
+            attempt: attemptNumber,
+            failureClass: classify(error),
+            reason: redactor.scrub(describeFailure(error)),
+          }),
+      });
+    } catch (error) {
+      const failure = failureOf(error);
+      if (CLUSTER_FATAL.has(failure.failureClass)) throw new ClusterStopped(failure);
+      throw error;
+    }
+  };
+
+  try {
+    const selection = cluster.namespaces;
+    const namespaces = selectNamespaces(
+      selection,
+      needsNamespaceListing(selection)
+        ? {
+            all: await request(() => listNamespaceNames(core)),
+            matchingSelector: selection.selector
+              ? await request(() => listNamespaceNames(core, selection.selector))
+              : [],
+          }
+        : undefined,
+    );
+    // Without the inventory, delivery still goes on; only prune (which needs it) is skipped.
+    let inventory: Inventory | undefined;
+    try {
+      inventory = await request(() => readInventory(core, settings.controlNamespace));
+    } catch (error) {
+      if (error instanceof ClusterStopped) throw error;
+      const warning = `inventory unreadable in namespace ${settings.controlNamespace}, prune skipped: ${failureOf(error).message}`;
+      warnings.push(warning);
+      logger.warn(warning, log);
+    }
+
+    const limit = pLimit(settings.requestConcurrency);
+    const issuedAt = context.now();
+    const jobs = planned.targets.flatMap((planned) =>
+      namespacesOf(planned, namespaces).map((namespace) =>
+        limit(async () => {
+          const outcome = await deliverOne(context, planned, namespace, issuedAt, request, core);
+          secrets.push(outcome);
+          if (outcome.failure)
+            logger.error('secret not delivered', { ...log, ...outcome, ...outcome.failure });
+        }),
+      ),
+    );
+    await settleAll(jobs);
+
+    if (!inventory) return finish();
+    const recorded = new Map<KindId, string[]>();
+    for (const kind of context.kinds) {
+      recorded.set(kind, await pruneKind(context, kind, inventory, namespaces, request, core, pruned));
+    }
+    try {
+      await request(() => writeInventory(core, settings.controlNamespace, inventory, recorded));
+    } catch (error) {
+      if (error instanceof ClusterStopped) throw error;
+      const warning = `inventory not updated, so a later prune cannot see this run's Secrets: ${failureOf(error).message}`;
+      warnings.push(warning);
+      logger.warn(warning, log);
+    }
+    return finish();
+  } catch (error) {
+    return finish(failureOf(error));
+  }
+}
+
+/** Waits for every job; rethrows the first cluster-stopping failure only after all have settled. */
+async function settleAll(jobs: Promise<void>[]): Promise<void> {
+  const results = await Promise.allSettled(jobs);
+  const stopped = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (stopped) throw stopped.reason;
+}
+
+function namespacesOf(planned: PlannedTarget, clusterNamespaces: readonly string[]): readonly string[] {
+  const own = planned.target.namespaces;
+  return own ? clusterNamespaces.filter((ns) => own.includes(ns)) : clusterNamespaces;
+}
+
+type Requester = <T>(operation: () => Promise<T>) => Promise<T>;
+
+async function deliverOne(
+  context: ClusterRunContext,
+  planned: PlannedTarget,
+  namespace: string,
+  issuedAt: Date,
+  request: Requester,
+  core: KubeClient['core'],
+): Promise<SecretOutcome> {
+  const { kind, target } = planned;
+  const base = { kind: kind.id, namespace, secretName: target.secretName };
+  const credentials: Minted<unknown>[] = [];
+  for (const key of planned.scopeKeys) {
+    const minted = context.minted.get(key);
+    if (!minted || 'failure' in minted) {
+      // Its previous Secret, if any, stays as it is: still valid until its own expiry.
+      return { ...base, failure: minted?.failure ?? { failureClass: 'mint', message: 'not minted' } };
+    }
+    credentials.push(minted);
+  }
+  const manifest = kind.render({
+    cluster: context.planned.cluster,
+    target,
+    namespace,
+    credentials,
+    issuedAt,
+  });
+  const expiresAt = manifest.metadata.annotations['cred-courier.io/expires-at'];
+  try {
+    const action = await request(() =>
+      writeSecret(core, manifest, { adopt: context.planned.cluster.adoptExistingSecrets }),
+    );
+    const serviceAccounts: Record<string, 'added' | 'present' | 'failed'> = {};
+    let failure: Failure | undefined;
+    for (const account of target.serviceAccounts) {
+      try {
+        serviceAccounts[account] = (await request(() =>
+          ensurePullSecretReference(core, namespace, account, target.secretName),
+        )) as 'added' | 'present';
+      } catch (error) {
+        if (error instanceof ClusterStopped) throw error;
+        serviceAccounts[account] = 'failed';
+        failure ??= {
+          failureClass: classify(error),
+          message: context.redactor.scrub(describeFailure(error)),
+        };
+      }
+    }
+    return {
+      ...base,
+      action,
+      ...(expiresAt ? { expiresAt } : {}),
+      ...(target.serviceAccounts.length > 0 ? { serviceAccounts } : {}),
+      ...(failure ? { failure } : {}),
+    };
+  } catch (error) {
+    if (error instanceof ClusterStopped) throw error;
+    return {
+      ...base,
+      failure: { failureClass: classify(error), message: context.redactor.scrub(describeFailure(error)) },
+    };
+  }
+}
+
+/**
+ * Deletes cred-courier's Secrets of `kind` that the inventory lists but the plan no longer wants, and
+ * returns the entries the inventory should now hold. Runs after delivery, so a cluster never loses a
+ * credential before its replacement is in place; with pruning off, stale entries are kept.
+ */
+async function pruneKind(
+  context: ClusterRunContext,
+  kind: KindId,
+  inventory: Inventory,
+  namespaces: readonly string[],
+  request: Requester,
+  core: KubeClient['core'],
+  pruned: PrunedSecret[],
+): Promise<string[]> {
+  const targets = context.planned.targets.filter((t) => t.kind.id === kind);
+  const wanted = new Set(
+    targets.flatMap((t) => namespacesOf(t, namespaces).map((ns) => inventoryEntry(ns, t.target.secretName))),
+  );
+  const previous = inventory.entries.get(kind) ?? [];
+  const stale = previous.filter((entry) => !wanted.has(entry));
+  const kept: string[] = [];
+  if (context.prune) {
+    const serviceAccounts = [...new Set(targets.flatMap((t) => t.target.serviceAccounts))];
+    for (const entry of stale) {
+      const { namespace, secretName } = parseInventoryEntry(entry);
+      try {
+        for (const account of serviceAccounts) {
+          await request(() => removePullSecretReference(core, namespace, account, secretName));
+        }
+        await request(() => deleteOwnedSecret(core, namespace, secretName));
+        pruned.push({ kind, namespace, secretName });
+        context.logger.info('pruned', { cluster: context.planned.cluster.name, kind, namespace, secretName });
+      } catch (error) {
+        if (error instanceof ClusterStopped) throw error;
+        kept.push(entry);
+        const failure = {
+          failureClass: classify(error),
+          message: context.redactor.scrub(describeFailure(error)),
+        };
+        pruned.push({ kind, namespace, secretName, failure });
+      }
+    }
+  } else {
+    kept.push(...stale);
+  }
+  // Wanted entries stay listed even when their delivery failed this time, so they are never forgotten.
+  return [...wanted, ...kept];
+}

@@ -1,0 +1,162 @@
+/**
+ * One delivery run: plan (pure) → mint each distinct scope once (AWS) → per cluster, with bounded
+ * concurrency and a deadline each: render and deliver (Kubernetes), then prune. A failure in one cluster
+ * is classified and reported; it never stops the others. This module and `cluster.ts` are the only ones
+ * that talk to both AWS and Kubernetes.
+ */
+import pLimit from 'p-limit';
+import type { AwsClients } from '../aws/clients.ts';
+import type { KubeconfigSource } from '../aws/kubeconfig-store.ts';
+import type { Config } from '../config/types.ts';
+import type { KindId, Minted } from '../kinds/kind.ts';
+import { planRun } from '../plan/plan.ts';
+import { classify, describeFailure, FAILURE_CLASSES } from '../report/classify.ts';
+import { type RunLogger, redacting } from '../report/logger.ts';
+import { Redactor } from '../report/redact.ts';
+import { deliverCluster } from './cluster.ts';
+import type { ClusterResult, MintOutcome, RunResult } from './types.ts';
+
+export interface RunOptions {
+  readonly config: Config;
+  /** Cluster names to deliver to; all when empty. */
+  readonly clusters?: readonly string[];
+  readonly kinds?: readonly KindId[];
+  /** Delete cred-courier's Secrets in namespaces no longer selected (after delivering). Default true. */
+  readonly prune?: boolean;
+  readonly aws: AwsClients;
+  readonly kubeconfigs: KubeconfigSource;
+  readonly logger: RunLogger;
+  /** No cluster is started after this; requests still running are aborted at it (Lambda's timeout). */
+  readonly deadline?: Date;
+  readonly now?: () => Date;
+  /** Registers every secret value as it is minted or read, e.g. to scan captured output in tests. */
+  readonly redactor?: Redactor;
+  /** Sees every Kubernetes request, for counting. */
+  readonly onKubeRequest?: (cluster: string, method: string, path: string) => void;
+}
+
+/** Time kept back before the deadline so results can still be reported. */
+const DEADLINE_RESERVE_MS = 3_000;
+
+export async function runDelivery(options: RunOptions): Promise<RunResult> {
+  const now = options.now ?? (() => new Date());
+  const startedAt = now();
+  const redactor = options.redactor ?? new Redactor();
+  const logger = redacting(options.logger, redactor);
+  const plan = planRun(options.config, {
+    ...(options.clusters ? { clusters: options.clusters } : {}),
+    ...(options.kinds ? { kinds: options.kinds } : {}),
+  });
+  const deadlineMs = options.deadline
+    ? options.deadline.getTime() - DEADLINE_RESERVE_MS
+    : Number.POSITIVE_INFINITY;
+  const runSignal = Number.isFinite(deadlineMs)
+    ? AbortSignal.timeout(Math.max(1, deadlineMs - Date.now()))
+    : new AbortController().signal;
+
+  // Mint: each distinct scope once, whichever clusters share it.
+  const minted = new Map<string, Minted<unknown> | { failure: { failureClass: 'mint'; message: string } }>();
+  const mintLimit = pLimit(8);
+  const mints: MintOutcome[] = await Promise.all(
+    plan.mints.map((mint) =>
+      mintLimit(async (): Promise<MintOutcome> => {
+        const scope = describeScope(mint.request);
+        try {
+          const result = await mint.kind.mint(mint.request, {
+            aws: options.aws,
+            now,
+            warn: (message, attributes) => logger.warn(message, { kind: mint.kind.id, ...attributes }),
+          });
+          redactor.add(...result.secrets);
+          minted.set(mint.key, result);
+          return {
+            kind: mint.kind.id,
+            scope,
+            clusters: mint.clusters,
+            expiresAt: result.expiresAt.toISOString(),
+          };
+        } catch (error) {
+          const failure = { failureClass: 'mint' as const, message: redactor.scrub(describeFailure(error)) };
+          minted.set(mint.key, { failure });
+          logger.error('mint failed', { kind: mint.kind.id, scope, clusters: mint.clusters, ...failure });
+          return { kind: mint.kind.id, scope, clusters: mint.clusters, failure };
+        }
+      }),
+    ),
+  );
+
+  // Deliver: clusters side by side, each on its own deadline; none can stop another.
+  const settings = options.config.settings;
+  const clusterLimit = pLimit(settings.concurrency);
+  const clusters: ClusterResult[] = await Promise.all(
+    plan.clusters.map((planned) =>
+      clusterLimit(async (): Promise<ClusterResult> => {
+        const name = planned.cluster.name;
+        if (Date.now() >= deadlineMs) {
+          const failure = { failureClass: 'deadline' as const, message: FAILURE_CLASSES.deadline };
+          logger.error('cluster not reached before the deadline', { cluster: name, ...failure });
+          return emptyResult(name, failure);
+        }
+        try {
+          return await deliverCluster({
+            planned,
+            minted,
+            settings,
+            prune: options.prune ?? true,
+            kinds: plan.kinds,
+            kubeconfigs: options.kubeconfigs,
+            redactor,
+            logger,
+            now,
+            runSignal,
+            ...(options.onKubeRequest ? { onKubeRequest: options.onKubeRequest } : {}),
+          });
+        } catch (error) {
+          // deliverCluster reports its own failures; anything reaching here is a defect, still contained.
+          const failure = { failureClass: classify(error), message: redactor.scrub(describeFailure(error)) };
+          logger.error('cluster failed unexpectedly', { cluster: name, ...failure });
+          return emptyResult(name, failure);
+        }
+      }),
+    ),
+  );
+
+  const secrets = clusters.flatMap((c) => c.secrets);
+  const result: RunResult = {
+    ok: clusters.every((c) => c.ok) && mints.every((m) => !m.failure),
+    startedAt: startedAt.toISOString(),
+    durationMs: now().getTime() - startedAt.getTime(),
+    kinds: plan.kinds,
+    mints,
+    clusters,
+    summary: {
+      clusters: clusters.length,
+      clustersFailed: clusters.filter((c) => !c.ok).length,
+      secretsDelivered: secrets.filter((s) => s.action).length,
+      secretsFailed: secrets.filter((s) => s.failure).length,
+      secretsPruned: clusters.flatMap((c) => c.pruned).filter((p) => !p.failure).length,
+      mintCalls: plan.mints.length,
+    },
+  };
+  logger.info('run finished', { ok: result.ok, durationMs: result.durationMs, ...result.summary });
+  return result;
+}
+
+function emptyResult(cluster: string, failure: ClusterResult['failure']): ClusterResult {
+  return {
+    cluster,
+    ok: false,
+    ...(failure ? { failure } : {}),
+    secrets: [],
+    pruned: [],
+    warnings: [],
+    kubeRequests: 0,
+    durationMs: 0,
+  };
+}
+
+/** Region and role of a request, for messages; requests hold no secrets. */
+function describeScope(request: unknown): string {
+  const { region, roleArn } = request as { region?: string; roleArn?: string };
+  return [region, roleArn ? `as ${roleArn}` : ''].filter(Boolean).join(' ');
+}

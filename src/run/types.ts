@@ -1,0 +1,68 @@
+/** What a run reports: per cluster, per Secret, and overall. Plain data: logged, printed as JSON, stored. */
+import type { KindId } from '../kinds/kind.ts';
+import type { WriteAction } from '../kube/secrets.ts';
+import type { ReferenceAction } from '../kube/service-accounts.ts';
+import type { FailureClass } from '../report/classify.ts';
+
+export interface Failure {
+  readonly failureClass: FailureClass;
+  /** Safe to show: never holds secret material. */
+  readonly message: string;
+}
+
+export interface SecretOutcome {
+  readonly kind: KindId;
+  readonly namespace: string;
+  readonly secretName: string;
+  readonly action?: WriteAction;
+  /** When the delivered credentials expire (ISO 8601). */
+  readonly expiresAt?: string;
+  readonly serviceAccounts?: Readonly<Record<string, ReferenceAction | 'failed'>>;
+  readonly failure?: Failure;
+}
+
+export interface PrunedSecret {
+  readonly kind: KindId;
+  readonly namespace: string;
+  readonly secretName: string;
+  readonly failure?: Failure;
+}
+
+export interface ClusterResult {
+  readonly cluster: string;
+  readonly ok: boolean;
+  /** A failure that stopped the whole cluster (unreachable, 401, refused kubeconfig, deadline). */
+  readonly failure?: Failure;
+  readonly secrets: readonly SecretOutcome[];
+  readonly pruned: readonly PrunedSecret[];
+  readonly warnings: readonly string[];
+  readonly kubeRequests: number;
+  readonly durationMs: number;
+}
+
+export interface MintOutcome {
+  readonly kind: KindId;
+  /** A description of the scope (region, role), never the credential. */
+  readonly scope: string;
+  readonly clusters: readonly string[];
+  readonly expiresAt?: string;
+  readonly failure?: Failure;
+}
+
+export interface RunResult {
+  readonly ok: boolean;
+  readonly startedAt: string;
+  readonly durationMs: number;
+  readonly kinds: readonly KindId[];
+  readonly mints: readonly MintOutcome[];
+  readonly clusters: readonly ClusterResult[];
+  /** Counts for dashboards and exit codes. */
+  readonly summary: {
+    readonly clusters: number;
+    readonly clustersFailed: number;
+    readonly secretsDelivered: number;
+    readonly secretsFailed: number;
+    readonly secretsPruned: number;
+    readonly mintCalls: number;
+  };
+}

@@ -1,0 +1,169 @@
+/**
+ * Building blocks for delivery tests on the rig: registered clusters (a restricted identity's kubeconfig
+ * stored in moto's Secrets Manager), configs, counting AWS clients and a captured log.
+ */
+import {
+  CreateSecretCommand,
+  PutSecretValueCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import { type AwsClients, defaultAwsClients } from '../../src/aws/clients.ts';
+import { secretsManagerKubeconfigs } from '../../src/aws/kubeconfig-store.ts';
+import { parseConfig } from '../../src/config/load.ts';
+import type { Config } from '../../src/config/types.ts';
+import { memoryLogger } from '../../src/report/logger.ts';
+import { Redactor } from '../../src/report/redact.ts';
+import { type RunOptions, runDelivery } from '../../src/run/run.ts';
+import { createRestrictedAccount, ensureNamespace, type PolicyRule } from '../rig/accounts.ts';
+import type { RigCluster } from '../rig/rig.ts';
+import { uniqueName } from './rig-context.ts';
+
+/** The permissions delivery needs in one target namespace (what #6 generates as RBAC). */
+export function deliveryRules(
+  secretNames: readonly string[],
+  serviceAccounts: readonly string[],
+): PolicyRule[] {
+  return [
+    { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
+    {
+      apiGroups: [''],
+      resources: ['secrets'],
+      verbs: ['get', 'patch', 'delete'],
+      resourceNames: [...secretNames],
+    },
+    ...(serviceAccounts.length > 0
+      ? [
+          {
+            apiGroups: [''],
+            resources: ['serviceaccounts'],
+            verbs: ['get', 'patch'],
+            resourceNames: [...serviceAccounts],
+          },
+        ]
+      : []),
+  ];
+}
+
+/** The permissions on the inventory in the control namespace. */
+export const INVENTORY_RULES: PolicyRule[] = [
+  { apiGroups: [''], resources: ['configmaps'], verbs: ['create'] },
+  {
+    apiGroups: [''],
+    resources: ['configmaps'],
+    verbs: ['get', 'update'],
+    resourceNames: ['cred-courier-inventory'],
+  },
+];
+
+export interface RegisteredCluster {
+  readonly name: string;
+  readonly secretId: string;
+  readonly controlNamespace: string;
+  readonly namespaces: readonly string[];
+  readonly token: string;
+  /** The kubeconfig as stored. */
+  readonly kubeconfig: string;
+}
+
+/**
+ * Makes a least-privilege identity for delivering `secretNames` into `namespaces`, stores its kubeconfig
+ * in Secrets Manager and returns how to name it in a config.
+ */
+export async function registerCluster(
+  rigCluster: RigCluster,
+  options: {
+    readonly namespaces: readonly string[];
+    readonly secretNames: readonly string[];
+    readonly serviceAccounts?: readonly string[];
+    readonly listNamespaces?: boolean;
+    readonly kubeconfig?: (kubeconfig: string) => string;
+  },
+): Promise<RegisteredCluster> {
+  const name = uniqueName(rigCluster.name);
+  const controlNamespace = uniqueName('cc-control');
+  for (const namespace of options.namespaces) await ensureNamespace(rigCluster, namespace);
+  await ensureNamespace(rigCluster, controlNamespace);
+  const account = await createRestrictedAccount(rigCluster, {
+    namespace: controlNamespace,
+    name: 'cred-courier',
+    rules: deliveryRules(options.secretNames, options.serviceAccounts ?? ['default']),
+    ruleNamespaces: options.namespaces,
+    ...(options.listNamespaces
+      ? { clusterRules: [{ apiGroups: [''], resources: ['namespaces'], verbs: ['get', 'list'] }] }
+      : {}),
+  });
+  // The inventory rules, in the control namespace.
+  await createRestrictedAccount(rigCluster, {
+    namespace: controlNamespace,
+    name: 'cred-courier',
+    rules: INVENTORY_RULES,
+  });
+  const secretId = `cred-courier/test/${name}`;
+  const kubeconfig = options.kubeconfig ? options.kubeconfig(account.kubeconfig) : account.kubeconfig;
+  await storeKubeconfig(secretId, kubeconfig);
+  return {
+    name,
+    secretId,
+    controlNamespace,
+    namespaces: options.namespaces,
+    token: account.token,
+    kubeconfig,
+  };
+}
+
+export async function storeKubeconfig(secretId: string, text: string): Promise<void> {
+  const sm = new SecretsManagerClient({});
+  try {
+    await sm.send(new CreateSecretCommand({ Name: secretId, SecretString: text }));
+  } catch {
+    await sm.send(new PutSecretValueCommand({ SecretId: secretId, SecretString: text }));
+  }
+}
+
+export function configOf(yaml: string): Config {
+  return parseConfig(yaml, 'test-clusters.yaml');
+}
+
+/** AWS clients that count the mint calls made through them. */
+export function countingAws(): { aws: AwsClients; calls: { ecrToken: number; assumeRole: number } } {
+  const real = defaultAwsClients();
+  const calls = { ecrToken: 0, assumeRole: 0 };
+  const aws: AwsClients = {
+    ...real,
+    ecr: (region, credentials) => {
+      const client = real.ecr(region, credentials);
+      return { send: (command) => (calls.ecrToken++, client.send(command)) };
+    },
+    sts: (region) => {
+      const client = real.sts(region);
+      return { send: (command) => (calls.assumeRole++, client.send(command)) };
+    },
+  };
+  return { aws, calls };
+}
+
+export interface CapturedRun {
+  readonly result: Awaited<ReturnType<typeof runDelivery>>;
+  readonly lines: readonly string[];
+  readonly requests: readonly { cluster: string; method: string; path: string }[];
+  readonly redactor: Redactor;
+  readonly calls: { ecrToken: number; assumeRole: number };
+}
+
+/** Runs a delivery with everything captured: log lines, Kubernetes requests, mint calls, secrets seen. */
+export async function capturedRun(config: Config, options: Partial<RunOptions> = {}): Promise<CapturedRun> {
+  const logger = memoryLogger();
+  const redactor = new Redactor();
+  const requests: { cluster: string; method: string; path: string }[] = [];
+  const { aws, calls } = countingAws();
+  const result = await runDelivery({
+    config,
+    aws,
+    kubeconfigs: secretsManagerKubeconfigs(aws.secretsManager(), { ttlSeconds: 0 }),
+    logger,
+    redactor,
+    onKubeRequest: (cluster, method, path) => requests.push({ cluster, method, path }),
+    ...options,
+  });
+  return { result, lines: logger.lines, requests, redactor, calls };
+}

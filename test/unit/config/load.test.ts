@@ -1,0 +1,722 @@
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_SETTINGS, loadConfig, parseConfig } from '../../../src/config/load.ts';
+import { configJsonSchema } from '../../../src/config/schema.ts';
+import { ConfigError } from '../../../src/errors.ts';
+
+const EXAMPLE_FILE = fileURLToPath(new URL('../../../config/clusters.yaml', import.meta.url));
+const SCHEMA_FILE = fileURLToPath(new URL('../../../config/clusters.schema.json', import.meta.url));
+
+/** Joins lines into a YAML text, so fixtures keep their indentation readable inside the tests. */
+function yaml(...lines: string[]): string {
+  return `${lines.join('\n')}\n`;
+}
+
+/** A valid file with one cluster; `extra` lines are appended inside that cluster (4-space indent). */
+function oneCluster(...extra: string[]): string {
+  return yaml(
+    'clusters:',
+    '  - name: gke-prod',
+    '    kubeconfigSecret: cred-courier/clusters/gke-prod',
+    '    namespaces:',
+    '      names: [app]',
+    ...extra,
+  );
+}
+
+/** The issues of the ConfigError `text` must raise. */
+function issuesOf(text: string): readonly string[] {
+  try {
+    parseConfig(text, 'clusters.yaml');
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).issues;
+  }
+  throw new Error('expected parseConfig to throw a ConfigError');
+}
+
+/** Asserts exactly one issue was reported, and returns it. */
+function onlyIssueOf(text: string): string {
+  const issues = issuesOf(text);
+  expect(issues).toHaveLength(1);
+  return issues[0] ?? '';
+}
+
+describe('Function: parseConfig', () => {
+  describe('valid files', () => {
+    it('loads the committed example config/clusters.yaml', async () => {
+      // Prepare
+      const file = EXAMPLE_FILE;
+
+      // Act
+      const config = await loadConfig(file);
+
+      // Assess
+      expect(config.file).toBe(file);
+      expect(config.settings).toEqual(DEFAULT_SETTINGS);
+      expect(config.clusters.map((cluster) => cluster.name)).toEqual(['gke-prod', 'aks-staging']);
+      const [gke, aks] = config.clusters;
+      expect(gke?.namespaces).toEqual({ names: ['app', 'team-*'], exclude: ['team-legacy*', '*-sandbox'] });
+      expect(gke?.ecr).toEqual({
+        secretName: 'ecr-pull',
+        registries: [
+          {
+            accountId: '111122223333',
+            region: 'eu-west-1',
+            roleArn: 'arn:aws:iam::111122223333:role/cred-courier-ecr-pull',
+          },
+        ],
+        repositories: ['app/api', 'team-a/*'],
+        serviceAccounts: ['default'],
+      });
+      expect(aks?.namespaces).toEqual({
+        names: [],
+        selector: 'env=staging,tier in (web,api)',
+        exclude: ['*-sandbox'],
+      });
+      expect(aks?.ecr?.registries).toEqual([{ accountId: '444455556666', region: 'us-east-1' }]);
+      expect(aks?.adoptExistingSecrets).toBe(true);
+      expect(aks?.allowInsecureSkipTlsVerify).toBe(false);
+    });
+
+    it('merges defaults one level deep: lists replace, nested keys override, flags default to false', () => {
+      // Prepare
+      const text = yaml(
+        'defaults:',
+        '  namespaces:',
+        '    names: ["*"]',
+        '    exclude: [kube-public, legacy]',
+        '  ecr:',
+        '    secretName: ecr-pull',
+        '    registries: [{ region: eu-west-1 }]',
+        '    serviceAccounts: [default, builder]',
+        '  adoptExistingSecrets: true',
+        'clusters:',
+        '  - name: inherits',
+        '    kubeconfigSecret: k/inherits',
+        '  - name: overrides',
+        '    kubeconfigSecret: k/overrides',
+        '    namespaces:',
+        '      exclude: [other]',
+        '    ecr:',
+        '      registries: [{ region: us-east-1 }, { region: us-west-2 }]',
+        '    adoptExistingSecrets: false',
+        '    allowInsecureSkipTlsVerify: true',
+      );
+
+      // Act
+      const config = parseConfig(text, 'clusters.yaml');
+
+      // Assess
+      const [inherits, overrides] = config.clusters;
+      expect(inherits).toEqual({
+        name: 'inherits',
+        kubeconfigSecret: 'k/inherits',
+        namespaces: { names: ['*'], exclude: ['kube-public', 'legacy'] },
+        ecr: {
+          secretName: 'ecr-pull',
+          registries: [{ region: 'eu-west-1' }],
+          serviceAccounts: ['default', 'builder'],
+        },
+        allowInsecureSkipTlsVerify: false,
+        adoptExistingSecrets: true,
+      });
+      expect(overrides).toEqual({
+        name: 'overrides',
+        kubeconfigSecret: 'k/overrides',
+        // exclude replaced, not concatenated; names still inherited
+        namespaces: { names: ['*'], exclude: ['other'] },
+        ecr: {
+          secretName: 'ecr-pull',
+          registries: [{ region: 'us-east-1' }, { region: 'us-west-2' }],
+          serviceAccounts: ['default', 'builder'],
+        },
+        allowInsecureSkipTlsVerify: true,
+        adoptExistingSecrets: false,
+      });
+    });
+
+    it('gives a cluster without ecr no ecr, and defaults serviceAccounts to [default]', () => {
+      // Prepare
+      const text = yaml(
+        'clusters:',
+        '  - name: no-ecr',
+        '    kubeconfigSecret: k/a',
+        '    namespaces: { selector: env=prod }',
+        '  - name: with-ecr',
+        '    kubeconfigSecret: k/b',
+        '    namespaces: { names: [app] }',
+        '    ecr: { secretName: ecr-pull, registries: [{ region: eu-west-1 }] }',
+      );
+
+      // Act
+      const config = parseConfig(text, 'clusters.yaml');
+
+      // Assess
+      expect(config.clusters[0]?.ecr).toBeUndefined();
+      expect(config.clusters[0]?.namespaces).toEqual({ names: [], selector: 'env=prod', exclude: [] });
+      expect(config.clusters[1]?.ecr?.serviceAccounts).toEqual(['default']);
+    });
+
+    it('fills every setting the file leaves out with its default', () => {
+      // Prepare
+      const withoutSettings = oneCluster();
+      const withSome = yaml('settings:', '  concurrency: 4', '  controlNamespace: ops', withoutSettings);
+
+      // Act
+      const absent = parseConfig(withoutSettings, 'clusters.yaml');
+      const partial = parseConfig(withSome, 'clusters.yaml');
+
+      // Assess
+      expect(absent.settings).toEqual({
+        concurrency: 16,
+        requestConcurrency: 8,
+        requestTimeoutSeconds: 10,
+        clusterDeadlineSeconds: 60,
+        kubeconfigCacheSeconds: 300,
+        controlNamespace: 'cred-courier',
+      });
+      expect(partial.settings).toEqual({ ...DEFAULT_SETTINGS, concurrency: 4, controlNamespace: 'ops' });
+    });
+
+    it.each([
+      'env=prod',
+      'env==prod',
+      'env!=prod',
+      'env',
+      '!legacy',
+      'tier in (web,api)',
+      'tier notin (web, api)',
+      'example.com/team=a',
+      'env=',
+      ' env = prod , !legacy , tier in (web) ',
+    ])('accepts the label selector %j', (selector) => {
+      // Prepare
+      const text = oneCluster(`      selector: ${JSON.stringify(selector)}`);
+
+      // Act
+      const config = parseConfig(text, 'clusters.yaml');
+
+      // Assess
+      expect(config.clusters[0]?.namespaces.selector).toBe(selector);
+    });
+
+    it('accepts a Secrets Manager ARN as kubeconfigSecret', () => {
+      // Prepare
+      const arn = 'arn:aws:secretsmanager:us-gov-west-1:111122223333:secret:clusters/a-AbCdEf';
+      const text = oneCluster().replace('cred-courier/clusters/gke-prod', arn);
+
+      // Act
+      const config = parseConfig(text, 'clusters.yaml');
+
+      // Assess
+      expect(config.clusters[0]?.kubeconfigSecret).toBe(arn);
+    });
+  });
+
+  describe('invalid files', () => {
+    it('reports malformed YAML with line and column', () => {
+      // Prepare
+      const text = yaml('clusters:', '  - name: gke-prod', '    namespaces: { names: [app }');
+
+      // Act
+      const issues = issuesOf(text);
+
+      // Assess
+      expect(issues.length).toBeGreaterThan(0);
+      for (const issue of issues) expect(issue).toMatch(/^line 3:\d+: YAML syntax error: /);
+    });
+
+    it('reports an empty file', () => {
+      // Prepare
+      const text = '# nothing but a comment\n';
+
+      // Act
+      const issue = onlyIssueOf(text);
+
+      // Assess
+      expect(issue).toBe('top level: the file is empty (expected a mapping with a clusters list)');
+    });
+
+    it('reports a value of the wrong type with what was expected and what was received', () => {
+      // Prepare
+      const text = yaml(
+        'settings:',
+        '  concurrency: "16"',
+        'clusters:',
+        '  - name: gke-prod',
+        '    kubeconfigSecret: k/a',
+        '    namespaces: [app]',
+        '    allowInsecureSkipTlsVerify: "yes"',
+      );
+
+      // Act
+      const issues = issuesOf(text);
+
+      // Assess
+      expect(issues).toEqual([
+        'settings.concurrency (line 2): expected an integer from 1 to 256, got "16"',
+        'clusters[0].namespaces (line 6): expected a mapping, got a list',
+        'clusters[0].allowInsecureSkipTlsVerify (line 7): expected true or false, got "yes"',
+      ]);
+    });
+
+    it('reports clusters that is not a list', () => {
+      // Prepare
+      const text = yaml('clusters:', '  name: gke-prod');
+
+      // Act
+      const issue = onlyIssueOf(text);
+
+      // Assess
+      expect(issue).toBe('clusters (line 1): expected a list of clusters, got a mapping');
+    });
+
+    it('reports a setting out of range', () => {
+      // Prepare
+      const text = yaml('settings:', '  clusterDeadlineSeconds: 1', oneCluster());
+
+      // Act
+      const issue = onlyIssueOf(text);
+
+      // Assess
+      expect(issue).toBe(
+        'settings.clusterDeadlineSeconds (line 2): expected an integer from 5 to 900, got number 1',
+      );
+    });
+
+    it('reports unknown keys with the keys that are accepted', () => {
+      // Prepare
+      const text = yaml('setings: {}', oneCluster('    ecrr: {}'));
+
+      // Act
+      const issues = issuesOf(text);
+
+      // Assess
+      expect(issues).toEqual([
+        'setings (line 1): unknown key (expected one of: settings, defaults, clusters)',
+        'clusters[0].ecrr (line 7): unknown key (expected one of: name, kubeconfigSecret, namespaces, ecr, allowInsecureSkipTlsVerify, adoptExistingSecrets)',
+      ]);
+    });
+
+    it('reports duplicate cluster names naming both indexes', () => {
+      // Prepare
+      const text = yaml(
+        'clusters:',
+        '  - { name: gke-prod, kubeconfigSecret: k/a, namespaces: { names: [a] } }',
+        '  - { name: aks-prod, kubeconfigSecret: k/b, namespaces: { names: [a] } }',
+        '  - { name: gke-prod, kubeconfigSecret: k/c, namespaces: { names: [a] } }',
+      );
+
+      // Act
+      const issue = onlyIssueOf(text);
+
+      // Assess
+      expect(issue).toContain('clusters[2].name (line 4): duplicate cluster name "gke-prod"');
+      expect(issue).toContain('clusters[0]');
+    });
+
+    it('reports an invalid cluster name', () => {
+      // Prepare
+      const text = oneCluster().replace('name: gke-prod', 'name: GKE_prod');
+
+      // Act
+      const issue = onlyIssueOf(text);
+
+      // Assess
+      expect(issue).toMatch(/^clusters\[0\]\.name \(line 2\): expected a DNS label .*, got "GKE_prod"$/);
+    });
+
+    it('reports a bad region with path, line, expectation and received value', () => {
+      // Prepare
+      const text = oneCluster(
+        '    ecr:',
+        '      secretName: ecr-pull',
+        '      registries:',
+        '        - region: eu-west',
+      );
+
+      // Act
+      const issue = onlyIssueOf(text);
+
+      // Assess
+      expect(issue).toBe(
+        'clusters[0].ecr.registries[0].region (line 9): expected an AWS region such as eu-west-1, got "eu-west"',
+      );
+    });
+
+    it('reports an account ID written as a YAML number, saying to quote it', () => {
+      // Prepare
+      const text = oneCluster(
+        '    ecr:',
+        '      secretName: ecr-pull',
+        '      registries:',
+        '        - { accountId: 111122223333, region: eu-west-1 }',
+      );
+
+      // Act
+      const issue = onlyIssueOf(text);
+
+      // Assess
+      expect(issue).toContain('clusters[0].ecr.registries[0].accountId (line 9): ');
+      expect(issue).toContain('got number 111122223333');
+      expect(issue).toContain('quote');
+    });
+
+    it('reports an account ID of the wrong length', () => {
+      // Prepare
+      const text = oneCluster(
+        '    ecr:',
+        '      secretName: ecr-pull',
+        '      registries:',
+        '        - { accountId: "11112222333", region: eu-west-1 }',
+      );
+
+      // Act
+      const issue = onlyIssueOf(text);
+
+      // Assess
+      expect(issue).toBe(
+        'clusters[0].ecr.registries[0].accountId (line 9): expected a 12-digit AWS account ID such as "111122223333", got "11112222333"',
+      );
+    });
+
+    it('reports a role ARN that is not an IAM role', () => {
+      // Prepare
+      const text = oneCluster(
+        '    ecr:',
+        '      secretName: ecr-pull',
+        '      registries:',
+        '        - { region: eu-west-1, roleArn: "arn:aws:iam::111122223333:user/bob" }',
+      );
+
+      // Act
+      const issue = onlyIssueOf(text);
+
+      // Assess
+      expect(issue).toContain('clusters[0].ecr.registries[0].roleArn (line 9): expected an IAM role ARN');
+    });
+
+    it.each([
+      ['Team-*', 'uppercase'],
+      ['team_*', 'underscore'],
+      ['-team', 'leading dash'],
+      ['team/*', 'slash'],
+      ['team[ab]', 'brackets'],
+      ['', 'empty'],
+    ])('reports the bad namespace glob %j (%s)', (glob) => {
+      // Prepare
+      const text = oneCluster(`      exclude: [ok, ${JSON.stringify(glob)}]`);
+
+      // Act
+      const issue = onlyIssueOf(text);
+
+      // Assess
+      expect(issue).toContain(
+        'clusters[0].namespaces.exclude[1] (line 6): expected a namespace name or glob',
+      );
+      expect(issue).toContain(`got ${JSON.stringify(glob)}`);
+    });
+
+    it.each([
+      ['env=prod,', 'a requirement is missing at the end'],
+      [',env', 'expected a label key at character 1'],
+      ['env in ()', 'in () needs at least one value'],
+      ['env in (a', "expected ',' or ')' in the value list but the selector ends"],
+      ['env in a', "expected '(' after in"],
+      ['replicas>1', 'the operator ">" at character 9 is not supported'],
+      ['env=a=b', "expected ',' or the end at character 6"],
+      ['env prod', 'expected an operator (=, ==, !=, in, notin) after "env"'],
+      ['!env=x', "expected ',' or the end at character 5"],
+      ['Example.com/team=a', 'the key prefix "Example.com" is not a DNS subdomain'],
+      ['a/b/c=x', 'the key "a/b/c" has more than one \'/\''],
+      ['-team=a', 'the key "-team" is not a label name'],
+      ['team=-a', 'the value "-a" is not a label value'],
+      [`team=${'x'.repeat(64)}`, 'is not a label value'],
+      ['   ', 'an empty selector would select every namespace'],
+    ])('reports the bad label selector %j', (selector, problem) => {
+      // Prepare
+      const text = oneCluster(`      selector: ${JSON.stringify(selector)}`);
+
+      // Act
+      const issue = onlyIssueOf(text);
+
+      // Assess
+      expect(issue).toContain('clusters[0].namespaces.selector (line 6): invalid label selector: ');
+      expect(issue).toContain(problem);
+    });
+
+    it('reports repositories on a registry without roleArn and accountId, at the repositories path', () => {
+      // Prepare
+      const text = oneCluster(
+        '    ecr:',
+        '      secretName: ecr-pull',
+        '      registries:',
+        '        - region: eu-west-1',
+        '      repositories: [app/api]',
+      );
+
+      // Act
+      const issue = onlyIssueOf(text);
+
+      // Assess
+      expect(issue).toContain('clusters[0].ecr.repositories (line 10): ');
+      expect(issue).toContain('clusters[0].ecr.registries[0] has no roleArn and accountId');
+      expect(issue).toContain('a session policy can only narrow an assumed role');
+    });
+
+    it('checks repositories against registries inherited from defaults, pointing at the cluster', () => {
+      // Prepare
+      const text = yaml(
+        'defaults:',
+        '  ecr:',
+        '    secretName: ecr-pull',
+        '    registries: [{ accountId: "111122223333", region: eu-west-1 }]',
+        'clusters:',
+        '  - name: ok',
+        '    kubeconfigSecret: k/ok',
+        '    namespaces: { names: [app] }',
+        '  - name: scoped',
+        '    kubeconfigSecret: k/scoped',
+        '    namespaces: { names: [app] }',
+        '    ecr:',
+        '      repositories: ["team-a/*"]',
+      );
+
+      // Act
+      const issue = onlyIssueOf(text);
+
+      // Assess
+      expect(issue).toContain('clusters[1].ecr.repositories (line 13): ');
+      expect(issue).toContain('clusters[1].ecr.registries[0] (from defaults.ecr.registries) has no roleArn');
+    });
+
+    it("reports a '*' anywhere but at the end of a repository", () => {
+      // Prepare
+      const text = oneCluster(
+        '    ecr:',
+        '      secretName: ecr-pull',
+        '      registries:',
+        '        - { accountId: "111122223333", region: eu-west-1, roleArn: "arn:aws:iam::111122223333:role/x" }',
+        '      repositories: [app/api, "team-*/api"]',
+      );
+
+      // Act
+      const issue = onlyIssueOf(text);
+
+      // Assess
+      expect(issue).toContain('clusters[0].ecr.repositories[1] (line 10): ');
+      expect(issue).toContain("'*' is only allowed as the last character");
+    });
+
+    it('reports the same registry twice in one cluster', () => {
+      // Prepare
+      const text = oneCluster(
+        '    ecr:',
+        '      secretName: ecr-pull',
+        '      registries:',
+        '        - { accountId: "111122223333", region: eu-west-1 }',
+        '        - { accountId: "111122223333", region: eu-west-2 }',
+        '        - { accountId: "111122223333", region: eu-west-1 }',
+      );
+
+      // Act
+      const issue = onlyIssueOf(text);
+
+      // Assess
+      expect(issue).toBe(
+        'clusters[0].ecr.registries[2] (line 11): duplicates registries[0] (same accountId, region and roleArn)',
+      );
+    });
+
+    it('reports a duplicate registry inherited from defaults once, at defaults', () => {
+      // Prepare
+      const text = yaml(
+        'defaults:',
+        '  namespaces: { names: [app] }',
+        '  ecr:',
+        '    secretName: ecr-pull',
+        '    registries: [{ region: eu-west-1 }, { region: eu-west-1 }]',
+        'clusters:',
+        '  - { name: a, kubeconfigSecret: k/a }',
+        '  - { name: b, kubeconfigSecret: k/b }',
+      );
+
+      // Act
+      const issue = onlyIssueOf(text);
+
+      // Assess
+      expect(issue).toBe(
+        'defaults.ecr.registries[1] (line 5): duplicates registries[0] (same accountId, region and roleArn)',
+      );
+    });
+
+    it('reports a key written twice in one mapping, with both lines', () => {
+      // Prepare
+      const text = oneCluster('    kubeconfigSecret: cred-courier/clusters/other');
+
+      // Act
+      const issue = onlyIssueOf(text);
+
+      // Assess
+      expect(issue).toBe('clusters[0].kubeconfigSecret (line 6): duplicate key (first at line 3)');
+    });
+
+    it('reports an empty clusters list', () => {
+      // Prepare
+      const text = yaml('clusters: []');
+
+      // Act
+      const issue = onlyIssueOf(text);
+
+      // Assess
+      expect(issue).toBe('clusters (line 1): expected at least one cluster, got an empty list');
+    });
+
+    it('reports a missing clusters key', () => {
+      // Prepare
+      const text = yaml('settings: { concurrency: 4 }');
+
+      // Act
+      const issue = onlyIssueOf(text);
+
+      // Assess
+      expect(issue).toMatch(/^clusters \(line 1\): missing \(expected a list of clusters\)$/);
+    });
+
+    it('reports a cluster left without namespaces after merging defaults', () => {
+      // Prepare
+      const text = yaml(
+        'defaults:',
+        '  namespaces: { exclude: [legacy] }',
+        'clusters:',
+        '  - name: a',
+        '    kubeconfigSecret: k/a',
+        '  - name: b',
+        '    kubeconfigSecret: k/b',
+        '    namespaces: { names: [app] }',
+        '  - name: c',
+        '    kubeconfigSecret: k/c',
+      );
+      const withoutDefaults = yaml('clusters:', '  - name: a', '    kubeconfigSecret: k/a');
+
+      // Act
+      const issues = issuesOf(text);
+      const issue = onlyIssueOf(withoutDefaults);
+
+      // Assess
+      expect(issues).toHaveLength(2);
+      expect(issues[0]).toMatch(/^clusters\[0\]\.namespaces \(line 4\): selects nothing/);
+      expect(issues[1]).toMatch(/^clusters\[2\]\.namespaces \(line 9\): selects nothing/);
+      expect(issue).toMatch(/^clusters\[0\]\.namespaces \(line 2\): missing/);
+    });
+
+    it('reports ecr without secretName or registries after merging defaults', () => {
+      // Prepare
+      const text = oneCluster('    ecr:', '      serviceAccounts: [default]');
+
+      // Act
+      const issues = issuesOf(text);
+
+      // Assess
+      expect(issues).toHaveLength(2);
+      expect(issues[0]).toMatch(/^clusters\[0\]\.ecr\.secretName \(line 6\): missing/);
+      expect(issues[1]).toMatch(/^clusters\[0\]\.ecr\.registries \(line 6\): missing/);
+    });
+
+    it('quotes hostile values escaped and cut to 60 characters', () => {
+      // Prepare
+      const hostile = `eu-west-1\u202e\n- forged line ${'x'.repeat(200)}`;
+      const text = oneCluster(
+        '    ecr:',
+        '      secretName: ecr-pull',
+        `      registries: [{ region: ${JSON.stringify(hostile)} }]`,
+      );
+
+      // Act
+      const issue = onlyIssueOf(text);
+
+      // Assess
+      expect(issue).not.toContain('\n');
+      expect(issue).not.toContain('\u202e');
+      expect(issue).toContain('got "eu-west-1\\u202e\\n- forged line xxx');
+      expect(issue).not.toContain('x'.repeat(61));
+      expect(issue.length).toBeLessThan(200);
+    });
+
+    it('reports all problems of a file at once', () => {
+      // Prepare
+      const text = yaml(
+        'settings:',
+        '  requestConcurrency: 0',
+        'clusters:',
+        '  - name: gke-prod',
+        '    kubeconfigSecret: k/a',
+        '    namespaces: { selector: "env in (" }',
+        '  - name: aks-staging',
+        '    kubeconfigSecret: k/b',
+        '    namespaces: { names: [app] }',
+        '    ecr:',
+        '      secretName: ecr-pull',
+        '      registries: [{ region: eu-west-1 }]',
+        '      repositories: [app/api]',
+      );
+
+      // Act
+      const issues = issuesOf(text);
+
+      // Assess
+      expect(issues).toHaveLength(3);
+      expect(issues[0]).toMatch(/^settings\.requestConcurrency \(line 2\): /);
+      expect(issues[1]).toMatch(/^clusters\[0\]\.namespaces\.selector \(line 6\): /);
+      expect(issues[2]).toMatch(/^clusters\[1\]\.ecr\.repositories \(line 13\): /);
+    });
+
+    it('puts the file name and every problem in the error message', () => {
+      // Prepare
+      const text = yaml(
+        'clusters:',
+        '  - name: A',
+        '    kubeconfigSecret: k/a',
+        '    namespaces: { names: [B] }',
+      );
+
+      // Act
+      const act = () => parseConfig(text, 'config/clusters.yaml');
+
+      // Assess
+      expect(act).toThrow(ConfigError);
+      expect(act).toThrow(
+        /^config\/clusters\.yaml: 2 problems:\n {2}- clusters\[0\]\.name .*\n {2}- clusters\[0\]/,
+      );
+    });
+  });
+});
+
+describe('Function: loadConfig', () => {
+  it('throws a ConfigError naming a file that does not exist', async () => {
+    // Prepare
+    const file = '/nonexistent/cred-courier/clusters.yaml';
+
+    // Act
+    const loading = loadConfig(file);
+
+    // Assess
+    await expect(loading).rejects.toBeInstanceOf(ConfigError);
+    await expect(loading).rejects.toMatchObject({ file, message: expect.stringContaining(file) });
+  });
+});
+
+describe('Function: configJsonSchema', () => {
+  it('matches the committed config/clusters.schema.json (run npm run schema when this fails)', async () => {
+    // Prepare
+    const committed: unknown = JSON.parse(await readFile(SCHEMA_FILE, 'utf8'));
+
+    // Act
+    const generated = configJsonSchema();
+
+    // Assess
+    expect(committed).toEqual(generated);
+  });
+});
