@@ -31,3 +31,19 @@ export function memoryLogger(): RunLogger & { readonly lines: string[] } {
   };
   return { lines, info: keep('info'), warn: keep('warn'), error: keep('error') };
 }
+
+/** The subset of Powertools' Logger the adapter needs. */
+interface StructuredLogger {
+  info(message: string, ...extra: Record<string, unknown>[]): void;
+  warn(message: string, ...extra: Record<string, unknown>[]): void;
+  error(message: string, ...extra: Record<string, unknown>[]): void;
+}
+
+/** Writes the core's lines through Powertools' Logger: one JSON object per line, attributes merged in. */
+export function structuredRunLogger(logger: StructuredLogger): RunLogger {
+  const forward = (level: keyof RunLogger) => (message: string, attributes?: LogAttributes) => {
+    if (attributes) logger[level](message, attributes);
+    else logger[level](message);
+  };
+  return { info: forward('info'), warn: forward('warn'), error: forward('error') };
+}

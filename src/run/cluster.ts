@@ -7,7 +7,7 @@ import pLimit from 'p-limit';
 import type { KubeconfigSource } from '../aws/kubeconfig-store.ts';
 import type { Settings } from '../config/types.ts';
 import type { KindId, Minted } from '../kinds/kind.ts';
-import { createKubeClient, type KubeClient } from '../kube/client.ts';
+import type { KubeClient } from '../kube/client.ts';
 import {
   type Inventory,
   inventoryEntry,
@@ -15,17 +15,16 @@ import {
   readInventory,
   writeInventory,
 } from '../kube/inventory.ts';
-import { parseKubeconfig } from '../kube/kubeconfig.ts';
-import { listNamespaceNames } from '../kube/namespaces.ts';
 import { withRetry } from '../kube/retry.ts';
 import { deleteOwnedSecret, writeSecret } from '../kube/secrets.ts';
 import { ensurePullSecretReference, removePullSecretReference } from '../kube/service-accounts.ts';
-import { needsNamespaceListing, selectNamespaces } from '../plan/namespaces.ts';
 import type { PlannedCluster, PlannedTarget } from '../plan/plan.ts';
 import { classify, describeFailure, type FailureClass } from '../report/classify.ts';
 import type { RunLogger } from '../report/logger.ts';
 import type { Redactor } from '../report/redact.ts';
+import { connectCluster, resolveNamespaces } from './connect.ts';
 import type { ClusterResult, Failure, PrunedSecret, SecretOutcome } from './types.ts';
+import { failureAttributes } from './types.ts';
 
 export interface ClusterRunContext {
   readonly planned: PlannedCluster;
@@ -107,7 +106,7 @@ async function attempt(context: ClusterRunContext): Promise<ClusterResult> {
       kubeRequests,
       durationMs: Date.now() - started,
     };
-    if (failure) logger.error('cluster failed', { ...log, ...failure });
+    if (failure) logger.error('cluster failed', { ...log, ...failureAttributes(failure) });
     logger.info('cluster done', {
       ...log,
       ok,
@@ -122,21 +121,21 @@ async function attempt(context: ClusterRunContext): Promise<ClusterResult> {
 
   let client: KubeClient;
   try {
-    const text = await context.kubeconfigs.get(cluster.name, cluster.kubeconfigSecret);
-    const parsed = parseKubeconfig(cluster, text);
-    redactor.add(...parsed.secrets);
-    for (const warning of parsed.warnings) {
-      warnings.push(warning);
-      logger.warn(warning, log);
-    }
-    client = createKubeClient(parsed.kubeConfig, {
-      requestTimeoutMs: settings.requestTimeoutSeconds * 1000,
+    const connection = await connectCluster(cluster, {
+      kubeconfigs: context.kubeconfigs,
+      settings,
+      redactor,
       signal,
       onRequest: (method, path) => {
         kubeRequests++;
         context.onKubeRequest?.(cluster.name, method, path);
       },
     });
+    client = connection.client;
+    for (const warning of connection.warnings) {
+      warnings.push(warning);
+      logger.warn(warning, log);
+    }
   } catch (error) {
     return finish(failureOf(error));
   }
@@ -164,18 +163,7 @@ async function attempt(context: ClusterRunContext): Promise<ClusterResult> {
   };
 
   try {
-    const selection = cluster.namespaces;
-    const namespaces = selectNamespaces(
-      selection,
-      needsNamespaceListing(selection)
-        ? {
-            all: await request(() => listNamespaceNames(core)),
-            matchingSelector: selection.selector
-              ? await request(() => listNamespaceNames(core, selection.selector))
-              : [],
-          }
-        : undefined,
-    );
+    const namespaces = await resolveNamespaces(core, cluster.namespaces, request);
     // Without the inventory, delivery still goes on; only prune (which needs it) is skipped.
     let inventory: Inventory | undefined;
     try {
@@ -195,7 +183,13 @@ async function attempt(context: ClusterRunContext): Promise<ClusterResult> {
           const outcome = await deliverOne(context, planned, namespace, issuedAt, request, core);
           secrets.push(outcome);
           if (outcome.failure)
-            logger.error('secret not delivered', { ...log, ...outcome, ...outcome.failure });
+            logger.error('secret not delivered', {
+              ...log,
+              kind: outcome.kind,
+              namespace: outcome.namespace,
+              secretName: outcome.secretName,
+              ...failureAttributes(outcome.failure),
+            });
         }),
       ),
     );

@@ -15,6 +15,7 @@ import { type RunLogger, redacting } from '../report/logger.ts';
 import { Redactor } from '../report/redact.ts';
 import { deliverCluster } from './cluster.ts';
 import type { ClusterResult, MintOutcome, RunResult } from './types.ts';
+import { failureAttributes } from './types.ts';
 
 export interface RunOptions {
   readonly config: Config;
@@ -33,6 +34,8 @@ export interface RunOptions {
   readonly redactor?: Redactor;
   /** Sees every Kubernetes request, for counting. */
   readonly onKubeRequest?: (cluster: string, method: string, path: string) => void;
+  /** Sees each cluster's result as soon as it is known (the CLI's progress line). */
+  readonly onClusterDone?: (result: ClusterResult) => void;
 }
 
 /** Time kept back before the deadline so results can still be reported. */
@@ -78,7 +81,12 @@ export async function runDelivery(options: RunOptions): Promise<RunResult> {
         } catch (error) {
           const failure = { failureClass: 'mint' as const, message: redactor.scrub(describeFailure(error)) };
           minted.set(mint.key, { failure });
-          logger.error('mint failed', { kind: mint.kind.id, scope, clusters: mint.clusters, ...failure });
+          logger.error('mint failed', {
+            kind: mint.kind.id,
+            scope,
+            clusters: mint.clusters,
+            ...failureAttributes(failure),
+          });
           return { kind: mint.kind.id, scope, clusters: mint.clusters, failure };
         }
       }),
@@ -90,36 +98,45 @@ export async function runDelivery(options: RunOptions): Promise<RunResult> {
   const clusterLimit = pLimit(settings.concurrency);
   const clusters: ClusterResult[] = await Promise.all(
     plan.clusters.map((planned) =>
-      clusterLimit(async (): Promise<ClusterResult> => {
-        const name = planned.cluster.name;
-        if (Date.now() >= deadlineMs) {
-          const failure = { failureClass: 'deadline' as const, message: FAILURE_CLASSES.deadline };
-          logger.error('cluster not reached before the deadline', { cluster: name, ...failure });
-          return emptyResult(name, failure);
-        }
-        try {
-          return await deliverCluster({
-            planned,
-            minted,
-            settings,
-            prune: options.prune ?? true,
-            kinds: plan.kinds,
-            kubeconfigs: options.kubeconfigs,
-            redactor,
-            logger,
-            now,
-            runSignal,
-            ...(options.onKubeRequest ? { onKubeRequest: options.onKubeRequest } : {}),
-          });
-        } catch (error) {
-          // deliverCluster reports its own failures; anything reaching here is a defect, still contained.
-          const failure = { failureClass: classify(error), message: redactor.scrub(describeFailure(error)) };
-          logger.error('cluster failed unexpectedly', { cluster: name, ...failure });
-          return emptyResult(name, failure);
-        }
+      clusterLimit(async () => {
+        const result = await deliverOrReport(planned);
+        options.onClusterDone?.(result);
+        return result;
       }),
     ),
   );
+
+  async function deliverOrReport(planned: (typeof plan.clusters)[number]): Promise<ClusterResult> {
+    const name = planned.cluster.name;
+    if (Date.now() >= deadlineMs) {
+      const failure = { failureClass: 'deadline' as const, message: FAILURE_CLASSES.deadline };
+      logger.error('cluster not reached before the deadline', {
+        cluster: name,
+        ...failureAttributes(failure),
+      });
+      return emptyResult(name, failure);
+    }
+    try {
+      return await deliverCluster({
+        planned,
+        minted,
+        settings,
+        prune: options.prune ?? true,
+        kinds: plan.kinds,
+        kubeconfigs: options.kubeconfigs,
+        redactor,
+        logger,
+        now,
+        runSignal,
+        ...(options.onKubeRequest ? { onKubeRequest: options.onKubeRequest } : {}),
+      });
+    } catch (error) {
+      // deliverCluster reports its own failures; anything reaching here is a defect, still contained.
+      const failure = { failureClass: classify(error), message: redactor.scrub(describeFailure(error)) };
+      logger.error('cluster failed unexpectedly', { cluster: name, ...failureAttributes(failure) });
+      return emptyResult(name, failure);
+    }
+  }
 
   const secrets = clusters.flatMap((c) => c.secrets);
   const result: RunResult = {

@@ -66,3 +66,8 @@ export interface RunResult {
     readonly mintCalls: number;
   };
 }
+
+/** A failure as log attributes (`message` is reserved by structured loggers, so the text is `reason`). */
+export function failureAttributes(failure: Failure | undefined): Record<string, string> {
+  return failure ? { failureClass: failure.failureClass, reason: failure.message } : {};
+}

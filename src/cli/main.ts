@@ -1,0 +1,135 @@
+/**
+ * The cred-courier command line: thin commands that shape options and call the same core as the
+ * Lambda. Errors of the CredCourierError family print their message and exit 2; nothing prints a stack.
+ */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { defaultAwsClients } from '../aws/clients.ts';
+import { secretsManagerKubeconfigs } from '../aws/kubeconfig-store.ts';
+import { loadConfig } from '../config/load.ts';
+import { CredCourierError } from '../errors.ts';
+import { KIND_IDS, type KindId } from '../kinds/kind.ts';
+import { previewDelivery } from '../run/preview.ts';
+import { runDelivery } from '../run/run.ts';
+import { cliLogger, type OutputFormat, previewText, progressLine, runSummary } from './output.ts';
+
+/** Exit codes: 0 everything delivered; 1 some cluster or Secret failed; 2 bad input or usage. */
+export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+
+const DEFAULT_CONFIG = process.env.CRED_COURIER_CONFIG ?? 'config/clusters.yaml';
+
+function parseKinds(value: string): KindId[] {
+  const kinds = value.split(',').map((k) => k.trim());
+  const unknown = kinds.filter((k) => !(KIND_IDS as readonly string[]).includes(k));
+  if (unknown.length > 0)
+    throw new InvalidArgumentError(`unknown kind ${unknown.join(', ')} (known: ${KIND_IDS.join(', ')})`);
+  return kinds as KindId[];
+}
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+interface CommonOptions {
+  readonly config: string;
+  readonly cluster?: string[];
+  readonly kinds?: KindId[];
+  readonly prune: boolean;
+  readonly output: OutputFormat;
+  readonly verbose?: boolean;
+}
+
+function withCommonOptions(command: Command): Command {
+  return command
+    .option('-c, --config <file>', 'registration file', DEFAULT_CONFIG)
+    .option('--cluster <name>', 'only this cluster (repeatable)', collect)
+    .option('--kinds <list>', `credential kinds, comma-separated (${KIND_IDS.join(', ')})`, parseKinds)
+    .option('--no-prune', "keep cred-courier's Secrets in namespaces no longer selected")
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
+    .option('-v, --verbose', 'log every step on stderr');
+}
+
+function print(format: OutputFormat, value: unknown, text: () => string): void {
+  process.stdout.write(`${format === 'json' ? JSON.stringify(value, null, 2) : text()}\n`);
+}
+
+export function buildProgram(): Command {
+  const program = new Command('cred-courier')
+    .description(
+      'Deliver short-lived AWS credentials (ECR pull secrets) into Kubernetes clusters on any cloud.',
+    )
+    .showHelpAfterError()
+    .exitOverride();
+
+  withCommonOptions(program.command('run'))
+    .description(
+      'mint credentials and deliver them to every registered cluster (uses the AWS default credential chain)',
+    )
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ cred-courier run\n  $ cred-courier run --cluster gke-prod --kinds ecr -o json',
+    )
+    .action(async (options: CommonOptions) => {
+      const config = await loadConfig(options.config);
+      const aws = defaultAwsClients();
+      const result = await runDelivery({
+        config,
+        ...(options.cluster ? { clusters: options.cluster } : {}),
+        ...(options.kinds ? { kinds: options.kinds } : {}),
+        prune: options.prune,
+        aws,
+        kubeconfigs: secretsManagerKubeconfigs(aws.secretsManager(), { ttlSeconds: 0 }),
+        logger: cliLogger({ verbose: Boolean(options.verbose) }),
+        onClusterDone: (cluster) => process.stderr.write(`${progressLine(cluster)}\n`),
+      });
+      print(options.output, result, () => runSummary(result));
+      process.exitCode = result.ok ? EXIT.ok : EXIT.failed;
+    });
+
+  withCommonOptions(program.command('plan'))
+    .description('show what a run would create, update, leave alone or prune; writes and mints nothing')
+    .action(async (options: CommonOptions) => {
+      const config = await loadConfig(options.config);
+      const preview = await previewDelivery({
+        config,
+        ...(options.cluster ? { clusters: options.cluster } : {}),
+        ...(options.kinds ? { kinds: options.kinds } : {}),
+        prune: options.prune,
+        kubeconfigs: secretsManagerKubeconfigs(defaultAwsClients().secretsManager(), { ttlSeconds: 0 }),
+      });
+      print(options.output, preview, () => previewText(preview));
+      process.exitCode = preview.ok ? EXIT.ok : EXIT.failed;
+    });
+
+  program
+    .command('validate')
+    .description('check the registration file and report every problem with its path')
+    .option('-c, --config <file>', 'registration file', DEFAULT_CONFIG)
+    .action(async (options: { config: string }) => {
+      const config = await loadConfig(options.config);
+      process.stdout.write(`${options.config}: valid, ${config.clusters.length} cluster(s)\n`);
+    });
+
+  return program;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync([...argv], { from: 'user' });
+    return Number(process.exitCode ?? EXIT.ok);
+  } catch (error) {
+    const { code, exitCode } = error as { code?: string; exitCode?: number };
+    if (code?.startsWith('commander.'))
+      return code === 'commander.helpDisplayed' || code === 'commander.version'
+        ? EXIT.ok
+        : (exitCode ?? EXIT.usage);
+    if (error instanceof CredCourierError) {
+      process.stderr.write(`error: ${error.message}\n`);
+      return EXIT.usage;
+    }
+    // Not ours: still no stack, but say it is unexpected.
+    process.stderr.write(`unexpected error: ${error instanceof Error ? error.message : String(error)}\n`);
+    return EXIT.failed;
+  }
+}
+
+if (import.meta.main) {
+  process.exitCode = await main(process.argv.slice(2));
+}

@@ -1,0 +1,51 @@
+/**
+ * From a cluster's registration to a working client: read its kubeconfig (Secrets Manager), check it,
+ * register its credentials with the redactor, and build a client bound to the cluster's deadline.
+ */
+import type { KubeconfigSource } from '../aws/kubeconfig-store.ts';
+import type { ClusterSpec, NamespaceSelection, Settings } from '../config/types.ts';
+import { createKubeClient, type KubeClient } from '../kube/client.ts';
+import { parseKubeconfig } from '../kube/kubeconfig.ts';
+import { listNamespaceNames } from '../kube/namespaces.ts';
+import { needsNamespaceListing, selectNamespaces } from '../plan/namespaces.ts';
+import type { Redactor } from '../report/redact.ts';
+
+export interface Connection {
+  readonly client: KubeClient;
+  /** Said on every run (e.g. TLS verification off). */
+  readonly warnings: readonly string[];
+}
+
+export async function connectCluster(
+  cluster: ClusterSpec,
+  deps: {
+    readonly kubeconfigs: KubeconfigSource;
+    readonly settings: Settings;
+    readonly redactor: Redactor;
+    readonly signal: AbortSignal;
+    readonly onRequest?: (method: string, path: string) => void;
+  },
+): Promise<Connection> {
+  const text = await deps.kubeconfigs.get(cluster.name, cluster.kubeconfigSecret);
+  const parsed = parseKubeconfig(cluster, text);
+  deps.redactor.add(...parsed.secrets);
+  const client = createKubeClient(parsed.kubeConfig, {
+    requestTimeoutMs: deps.settings.requestTimeoutSeconds * 1000,
+    signal: deps.signal,
+    ...(deps.onRequest ? { onRequest: deps.onRequest } : {}),
+  });
+  return { client, warnings: parsed.warnings };
+}
+
+/** The cluster's selected namespaces; lists namespaces only when globs or a selector need it. */
+export async function resolveNamespaces(
+  core: KubeClient['core'],
+  selection: NamespaceSelection,
+  request: <T>(operation: () => Promise<T>) => Promise<T> = (operation) => operation(),
+): Promise<string[]> {
+  if (!needsNamespaceListing(selection)) return selectNamespaces(selection);
+  const all = await request(() => listNamespaceNames(core));
+  const selector = selection.selector;
+  const matchingSelector = selector ? await request(() => listNamespaceNames(core, selector)) : [];
+  return selectNamespaces(selection, { all, matchingSelector });
+}
