@@ -132,11 +132,21 @@ export function countingAws(): { aws: AwsClients; calls: { ecrToken: number; ass
     ...real,
     ecr: (region, credentials) => {
       const client = real.ecr(region, credentials);
-      return { send: (command) => (calls.ecrToken++, client.send(command)) };
+      return {
+        send: (command) => {
+          calls.ecrToken++;
+          return client.send(command);
+        },
+      };
     },
     sts: (region) => {
       const client = real.sts(region);
-      return { send: (command) => (calls.assumeRole++, client.send(command)) };
+      return {
+        send: (command) => {
+          calls.assumeRole++;
+          return client.send(command);
+        },
+      };
     },
   };
   return { aws, calls };
