@@ -9,6 +9,13 @@ import {
   type GetAuthorizationTokenCommandOutput,
 } from '@aws-sdk/client-ecr';
 import {
+  type ListObjectsV2Command,
+  type ListObjectsV2CommandOutput,
+  type ListPartsCommand,
+  type ListPartsCommandOutput,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import {
   type GetSecretValueCommand,
   type GetSecretValueCommandOutput,
   SecretsManagerClient,
@@ -26,10 +33,18 @@ export interface SecretsApi {
   send(command: GetSecretValueCommand): Promise<GetSecretValueCommandOutput>;
 }
 
+/** The probes that show fresh S3 credentials work, without side effects. */
+export interface S3Api {
+  send(command: ListObjectsV2Command): Promise<ListObjectsV2CommandOutput>;
+  send(command: ListPartsCommand): Promise<ListPartsCommandOutput>;
+}
+
 export interface AwsClients {
   /** ECR in a region, as the default identity or as the session credentials given. */
   ecr(region: string, credentials?: AwsCredentialIdentity): EcrApi;
   sts(region: string): StsApi;
+  /** S3 as the session credentials given (always a fresh session: never the default identity). */
+  s3(region: string, credentials: AwsCredentialIdentity): S3Api;
   secretsManager(): SecretsApi;
 }
 
@@ -46,6 +61,13 @@ export function defaultAwsClients(): AwsClients {
         ? new ECRClient({ region, credentials })
         : reuse(`ecr:${region}`, () => new ECRClient({ region })),
     sts: (region) => reuse(`sts:${region}`, () => new STSClient({ region })),
+    // A custom endpoint (a local S3 such as moto) has no per-bucket DNS names: address buckets by path.
+    s3: (region, credentials) =>
+      new S3Client({
+        region,
+        credentials,
+        forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL),
+      }),
     secretsManager: () => reuse('secretsmanager', () => new SecretsManagerClient({})),
   };
 }

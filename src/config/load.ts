@@ -17,6 +17,7 @@ import {
 } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../errors.ts';
+import { cadenceProblem } from './cadence.ts';
 import {
   type ClusterEntry,
   ClusterSchema,
@@ -24,11 +25,26 @@ import {
   DEFAULT_SETTINGS,
   type DefaultsEntry,
   DefaultsSchema,
+  normalizeKeyPrefix,
   quote,
   type RegistryEntry,
+  ROLE_CHAINING_MAX_SECONDS,
+  S3_GRANT_DEFAULTS,
+  type S3BucketEntry,
+  type S3GrantEntry,
+  SettingsSchema,
   showValue,
 } from './schema.ts';
-import type { ClusterSpec, Config, EcrRegistry, EcrSpec, NamespaceSelection, Settings } from './types.ts';
+import type {
+  ClusterSpec,
+  Config,
+  EcrRegistry,
+  EcrSpec,
+  NamespaceSelection,
+  S3BucketGrant,
+  S3Grant,
+  Settings,
+} from './types.ts';
 
 export { DEFAULT_SETTINGS } from './schema.ts';
 
@@ -304,12 +320,17 @@ function duplicateNameIssues(data: unknown, locate: Locate): Issue[] {
 function resolveClusters(data: unknown, locate: Locate): { clusters: ClusterSpec[]; issues: Issue[] } {
   const defaults = DefaultsSchema.optional().safeParse(isRecord(data) ? data.defaults : undefined);
   if (!defaults.success) return { clusters: [], issues: [] };
+  // Invalid settings are reported by the schema; the cadence check is then skipped rather than guessed.
+  const settings = SettingsSchema.optional().safeParse(isRecord(data) ? data.settings : undefined);
+  const s3IntervalMinutes = settings.success
+    ? (settings.data?.s3IntervalMinutes ?? DEFAULT_SETTINGS.s3IntervalMinutes)
+    : undefined;
   const clusters: ClusterSpec[] = [];
   const issues: Issue[] = [];
   rawClusters(data).forEach((raw, index) => {
     const entry = ClusterSchema.safeParse(raw);
     if (!entry.success) return;
-    const resolved = resolveCluster(entry.data, defaults.data, ['clusters', index]);
+    const resolved = resolveCluster(entry.data, defaults.data, ['clusters', index], s3IntervalMinutes);
     issues.push(...resolved.problems.map((problem) => issueAt(problem.path, locate, problem.message)));
     if (resolved.spec !== undefined) clusters.push(resolved.spec);
   });
@@ -341,16 +362,23 @@ function origin(section: 'namespaces' | 'ecr', key: string, cluster: ClusterEntr
   return own?.[key] === undefined ? ` (from defaults.${section}.${key})` : '';
 }
 
-function resolveCluster(cluster: ClusterEntry, defaults: DefaultsEntry | undefined, at: Path): Resolved {
+function resolveCluster(
+  cluster: ClusterEntry,
+  defaults: DefaultsEntry | undefined,
+  at: Path,
+  s3IntervalMinutes: number | undefined,
+): Resolved {
   const namespaces = resolveNamespaces(cluster, defaults, at);
   const ecr = resolveEcr(cluster, defaults, at);
-  const problems = [...namespaces.problems, ...ecr.problems];
-  if (namespaces.value === undefined || problems.length > 0) return { problems };
+  const s3 = resolveS3(cluster, defaults, at, namespaces.value, s3IntervalMinutes);
+  const problems = [...namespaces.problems, ...ecr.problems, ...s3.problems];
+  if (namespaces.value === undefined || s3.value === undefined || problems.length > 0) return { problems };
   const spec: ClusterSpec = {
     name: cluster.name,
     kubeconfigSecret: cluster.kubeconfigSecret,
     namespaces: namespaces.value,
     ...(ecr.value === undefined ? {} : { ecr: ecr.value }),
+    s3: s3.value,
     allowInsecureSkipTlsVerify:
       cluster.allowInsecureSkipTlsVerify ?? defaults?.allowInsecureSkipTlsVerify ?? false,
     adoptExistingSecrets: cluster.adoptExistingSecrets ?? defaults?.adoptExistingSecrets ?? false,
@@ -472,6 +500,217 @@ function scopedRegistryProblems(
         `${formatPath([...ecrPath, 'registries', index])}${origin('ecr', 'registries', cluster)} has no ${missing}: ` +
         'a session policy can only narrow an assumed role, and repository ARNs need the account',
     });
+  });
+  return problems;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// S3 grants
+// ---------------------------------------------------------------------------------------------------
+
+/** A glob of `namespaces.names`/`exclude` as a whole-name regular expression. */
+function namespaceGlob(pattern: string): RegExp {
+  const escaped = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replaceAll('*', '.*')
+    .replaceAll('?', '.');
+  return new RegExp(`^${escaped}$`);
+}
+
+const isNamespaceGlob = (pattern: string) => /[*?]/.test(pattern);
+
+/**
+ * A cluster's own `s3` list replaces `defaults.s3`. Grants inherited from defaults are reported at
+ * `defaults.s3[i]`, once; problems that depend on the cluster then name it.
+ */
+function resolveS3(
+  cluster: ClusterEntry,
+  defaults: DefaultsEntry | undefined,
+  at: Path,
+  namespaces: NamespaceSelection | undefined,
+  s3IntervalMinutes: number | undefined,
+): Part<S3Grant[]> {
+  const grants = cluster.s3 ?? defaults?.s3 ?? [];
+  const owner: Path = cluster.s3 === undefined ? ['defaults', 's3'] : [...at, 's3'];
+  const problems: Problem[] = [];
+  grants.forEach((grant, index) => {
+    const grantPath = [...owner, index];
+    problems.push(...durationProblems(grant, grantPath, s3IntervalMinutes));
+    problems.push(...duplicateBucketProblems(grant.buckets, [...grantPath, 'buckets']));
+    problems.push(...duplicateGrantNamespaceProblems(grant.namespaces ?? [], [...grantPath, 'namespaces']));
+    if (namespaces !== undefined) {
+      problems.push(
+        ...grantNamespaceProblems(
+          grant.namespaces ?? [],
+          [...grantPath, 'namespaces'],
+          namespaces,
+          at,
+          cluster,
+        ),
+      );
+    }
+  });
+  problems.push(...s3SecretNameProblems(grants, owner, cluster, defaults, at));
+  if (problems.length > 0) return { problems };
+  return { value: grants.map(toS3Grant), problems };
+}
+
+function toS3Grant(entry: S3GrantEntry): S3Grant {
+  const kmsKeyArns = entry.kmsKeyArns ?? [];
+  return {
+    secretName: entry.secretName,
+    roleArn: entry.roleArn,
+    ...(entry.namespaces === undefined ? {} : { namespaces: [...entry.namespaces] }),
+    buckets: entry.buckets.map(toBucketGrant),
+    durationSeconds: entry.durationSeconds ?? S3_GRANT_DEFAULTS.durationSeconds,
+    region: entry.region,
+    ...(kmsKeyArns.length === 0 ? {} : { kmsKeyArns: [...kmsKeyArns] }),
+    mountPath: entry.mountPath ?? `${S3_GRANT_DEFAULTS.mountPathRoot}/${entry.secretName}`,
+    longSessions: entry.longSessions ?? S3_GRANT_DEFAULTS.longSessions,
+  };
+}
+
+function toBucketGrant(entry: S3BucketEntry): S3BucketGrant {
+  const prefix = normalizeKeyPrefix(entry.prefix);
+  return { bucket: entry.bucket, ...(prefix === undefined ? {} : { prefix }), access: entry.access };
+}
+
+/** The role-chaining cap, then the cadence rule against the S3 schedule interval. */
+function durationProblems(
+  grant: S3GrantEntry,
+  grantPath: Path,
+  s3IntervalMinutes: number | undefined,
+): Problem[] {
+  const path = [...grantPath, 'durationSeconds'];
+  const written = grant.durationSeconds !== undefined;
+  const duration = grant.durationSeconds ?? S3_GRANT_DEFAULTS.durationSeconds;
+  const problems: Problem[] = [];
+  if (duration > ROLE_CHAINING_MAX_SECONDS && grant.longSessions !== true) {
+    problems.push({
+      path,
+      message:
+        `expected at most ${ROLE_CHAINING_MAX_SECONDS} without longSessions: true, got number ${duration}; ` +
+        "cred-courier mints from a role session (the Lambda's role), and assuming a role from a role session is " +
+        `role chaining, which AWS caps at ${ROLE_CHAINING_MAX_SECONDS} s; set longSessions: true only if the ` +
+        'minting identity is an IAM user',
+    });
+  }
+  const cadence = s3IntervalMinutes === undefined ? undefined : cadenceProblem(s3IntervalMinutes, duration);
+  if (cadence !== undefined) {
+    problems.push({ path, message: `${written ? '' : `not set, so ${duration} (the default): `}${cadence}` });
+  }
+  return problems;
+}
+
+/** The same bucket and prefix twice in one grant is a mistake (prefixes compared once normalised). */
+function duplicateBucketProblems(buckets: readonly S3BucketEntry[], bucketsPath: Path): Problem[] {
+  const seen = new Map<string, number>();
+  const problems: Problem[] = [];
+  buckets.forEach((entry, index) => {
+    const prefix = normalizeKeyPrefix(entry.prefix);
+    const key = JSON.stringify([entry.bucket, prefix ?? '']);
+    const first = seen.get(key);
+    if (first === undefined) {
+      seen.set(key, index);
+    } else {
+      const scope = prefix === undefined ? 'the whole bucket' : `prefix ${quote(prefix)}`;
+      problems.push({
+        path: [...bucketsPath, index],
+        message: `duplicates buckets[${first}] (bucket ${quote(entry.bucket)}, ${scope}; prefixes are compared after normalising them to end in '/')`,
+      });
+    }
+  });
+  return problems;
+}
+
+function duplicateGrantNamespaceProblems(names: readonly string[], namespacesPath: Path): Problem[] {
+  const problems: Problem[] = [];
+  names.forEach((name, index) => {
+    const first = names.indexOf(name);
+    if (first !== index) {
+      problems.push({
+        path: [...namespacesPath, index],
+        message: `duplicate namespace ${quote(name)}, already at namespaces[${first}]`,
+      });
+    }
+  });
+  return problems;
+}
+
+/** Shows a list of names quoted, at most a few of them. */
+function showNames(names: readonly string[]): string {
+  const shown = names.slice(0, 8).map((name) => quote(name));
+  return names.length > 8 ? `${shown.join(', ')}, …` : shown.join(', ');
+}
+
+/**
+ * A grant can only deliver into namespaces its cluster selects. Exclusions are always decidable; names
+ * only when the cluster selects by exact names alone (globs and selectors depend on the live cluster).
+ */
+function grantNamespaceProblems(
+  names: readonly string[],
+  namespacesPath: Path,
+  selection: NamespaceSelection,
+  at: Path,
+  cluster: ClusterEntry,
+): Problem[] {
+  const onlyExact = selection.selector === undefined && !selection.names.some(isNamespaceGlob);
+  const problems: Problem[] = [];
+  names.forEach((name, index) => {
+    const excludedBy = selection.exclude.find((pattern) => namespaceGlob(pattern).test(name));
+    if (excludedBy !== undefined) {
+      problems.push({
+        path: [...namespacesPath, index],
+        message:
+          `namespace ${quote(name)} is excluded by ${quote(excludedBy)} in ${formatPath([...at, 'namespaces', 'exclude'])}` +
+          `${origin('namespaces', 'exclude', cluster)}; a grant delivers only into namespaces its cluster selects`,
+      });
+    } else if (onlyExact && !selection.names.includes(name)) {
+      problems.push({
+        path: [...namespacesPath, index],
+        message:
+          `namespace ${quote(name)} is not selected by ${formatPath([...at, 'namespaces', 'names'])}` +
+          `${origin('namespaces', 'names', cluster)} (${showNames(selection.names)}); a grant delivers only into ` +
+          'namespaces its cluster selects',
+      });
+    }
+  });
+  return problems;
+}
+
+/**
+ * Each grant writes its own Secret into the same namespaces as the others and as the ECR pull Secret,
+ * so the names must all differ.
+ */
+function s3SecretNameProblems(
+  grants: readonly S3GrantEntry[],
+  owner: Path,
+  cluster: ClusterEntry,
+  defaults: DefaultsEntry | undefined,
+  at: Path,
+): Problem[] {
+  const ecrSecretName = mergeShallow(defaults?.ecr, cluster.ecr)?.secretName;
+  const seen = new Map<string, number>();
+  const problems: Problem[] = [];
+  grants.forEach((grant, index) => {
+    const path = [...owner, index, 'secretName'];
+    const first = seen.get(grant.secretName);
+    if (first === undefined) {
+      seen.set(grant.secretName, index);
+    } else {
+      problems.push({
+        path,
+        message: `duplicate secretName ${quote(grant.secretName)}, already used by ${formatPath([...owner, first])}; each S3 grant writes its own Secret, so names must be unique within a cluster`,
+      });
+    }
+    if (grant.secretName === ecrSecretName) {
+      problems.push({
+        path,
+        message:
+          `${quote(grant.secretName)} is also ${formatPath([...at, 'ecr', 'secretName'])}${origin('ecr', 'secretName', cluster)}; ` +
+          "the ECR pull Secret and an S3 grant's Secret cannot share a name",
+      });
+    }
   });
   return problems;
 }

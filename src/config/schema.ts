@@ -5,6 +5,10 @@
  * the line; cross-field rules that need the merged cluster live in `load.ts`.
  */
 import { z } from 'zod';
+import { CADENCE_ALLOWANCES, cadenceSeconds } from './cadence.ts';
+
+/** Seconds every S3 session must outlive the schedule interval by (see `cadence.ts`): 1320. */
+const CADENCE_ALLOWANCE_SECONDS = cadenceSeconds(0);
 
 /** Values of `settings` keys the file leaves out. */
 export const DEFAULT_SETTINGS = {
@@ -14,7 +18,21 @@ export const DEFAULT_SETTINGS = {
   clusterDeadlineSeconds: 60,
   kubeconfigCacheSeconds: 300,
   controlNamespace: 'cred-courier',
+  s3IntervalMinutes: 15,
 } as const;
+
+/** Values of S3 grant keys the file leaves out (`mountPath` defaults to `<mountPathRoot>/<secretName>`). */
+export const S3_GRANT_DEFAULTS = {
+  durationSeconds: 3600,
+  longSessions: false,
+  mountPathRoot: '/var/run/secrets/cred-courier',
+} as const;
+
+/**
+ * Longest session AWS grants to a role assumed from a role session (role chaining). cred-courier mints
+ * from the Lambda's role session, so this caps every grant that does not set `longSessions`.
+ */
+export const ROLE_CHAINING_MAX_SECONDS = 3600;
 
 // ---------------------------------------------------------------------------------------------------
 // Messages
@@ -79,6 +97,31 @@ const SECRET_REF = new RegExp(
 );
 /** An ECR repository name, or a prefix of one ending in `*`. */
 const REPOSITORY = /^[a-z0-9][a-z0-9._/-]{0,255}\*?$/;
+/**
+ * A KMS key ARN: `key/<key ID>` or `key/mrk-<multi-Region key ID>`. Never an alias ARN: as a policy
+ * Resource an alias ARN does not grant use of the key it points to.
+ */
+const KMS_KEY_ARN = new RegExp(
+  `^arn:aws[-a-z]*:kms:${AWS_REGION_SOURCE}:\\d{12}:key/(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$`,
+);
+/** A KMS alias ARN, recognised only to say why it is refused. */
+const KMS_ALIAS_ARN = /^arn:aws[-a-z]*:kms:[^:]*:[^:]*:alias\//;
+const KMS_KEY_WHAT =
+  'a KMS key ARN such as arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+
+/** A KMS key ARN; an alias ARN gets its own message saying to use the key ARN instead. */
+function kmsKeyArn() {
+  const otherwise = expecting(KMS_KEY_WHAT);
+  return z
+    .string({
+      error: (issue) =>
+        typeof issue.input === 'string' && KMS_ALIAS_ARN.test(issue.input)
+          ? `expected ${KMS_KEY_WHAT}; an alias ARN as a policy Resource does not grant use of the key it ` +
+            `points to: use the key ARN the alias points to, got ${quote(issue.input)}`
+          : otherwise(issue),
+    })
+    .regex(KMS_KEY_ARN);
+}
 
 /** A string matching `pattern`; every failure (type, length, pattern) says `expected <what>`. */
 function patterned(pattern: RegExp, what: string, maxLength?: number) {
@@ -119,6 +162,16 @@ function list<T extends z.core.$ZodType>(item: T, what: string) {
 /** A list that must hold at least one entry. */
 function nonEmptyList<T extends z.core.$ZodType>(item: T, what: string, one: string) {
   return list(item, what).min(1, { error: `expected at least one ${one}, got an empty list` });
+}
+
+/** A string checked by `problemOf`, whose problem (the rule broken) goes between what and what was got. */
+function ruled(what: string, problemOf: (value: string) => string | undefined) {
+  return z.string({ error: expecting(what) }).superRefine((value, ctx) => {
+    const problem = problemOf(value);
+    if (problem !== undefined) {
+      ctx.addIssue({ code: 'custom', message: `expected ${what}; ${problem}, got ${quote(value)}` });
+    }
+  });
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -295,6 +348,94 @@ const labelSelector = z
   });
 
 // ---------------------------------------------------------------------------------------------------
+// S3 names
+// ---------------------------------------------------------------------------------------------------
+
+/** Bucket-name prefixes AWS reserves, with what for. */
+const RESERVED_BUCKET_PREFIXES = [
+  ['xn--', 'reserved for punycode'],
+  ['sthree-', 'reserved by S3'],
+  ['amzn-s3-demo-', 'reserved for documentation examples'],
+] as const;
+
+/** Bucket-name suffixes AWS reserves for access points and other bucket types, with what for. */
+const RESERVED_BUCKET_SUFFIXES = [
+  ['-s3alias', 'reserved for access point aliases'],
+  ['--ol-s3', 'reserved for Object Lambda access point aliases'],
+  ['.mrap', 'reserved for Multi-Region Access Points'],
+  ['--x-s3', 'reserved for directory buckets'],
+  ['--table-s3', 'reserved for table buckets'],
+] as const;
+
+/** Why `name` is not an S3 general purpose bucket name, naming the rule broken; undefined when it is one. */
+export function bucketNameProblem(name: string): string | undefined {
+  if (/[*?]/.test(name)) return 'wildcards (* and ?) are not allowed: a grant names each bucket exactly';
+  if (name.length < 3 || name.length > 63) return `it must be 3 to 63 characters long, not ${name.length}`;
+  if (!/^[a-z0-9.-]+$/.test(name)) return "it may only contain lowercase letters, digits, '.' and '-'";
+  if (!/^[a-z0-9].*[a-z0-9]$/.test(name)) return 'it must start and end with a letter or digit';
+  if (name.includes('..')) return 'it must not contain two adjacent periods';
+  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(name)) return 'it must not be formatted as an IP address';
+  for (const [prefix, why] of RESERVED_BUCKET_PREFIXES) {
+    if (name.startsWith(prefix)) return `it must not start with ${quote(prefix)} (${why})`;
+  }
+  for (const [suffix, why] of RESERVED_BUCKET_SUFFIXES) {
+    if (name.endsWith(suffix)) return `it must not end with ${quote(suffix)} (${why})`;
+  }
+  return undefined;
+}
+
+/** Longest key prefix accepted, as written. */
+const MAX_PREFIX_CHARS = 512;
+
+/**
+ * Why `prefix` cannot scope a grant, or undefined when it can. Wildcards and policy variables would be
+ * interpreted by IAM in the session policy and widen what the grant opens.
+ */
+export function keyPrefixProblem(prefix: string): string | undefined {
+  if (/[*?]/.test(prefix))
+    return 'wildcards (* and ?) are not allowed: IAM would expand them and widen the grant';
+  if (prefix.includes('${')) return "'${' is not allowed: IAM would read it as a policy variable";
+  if (prefix.length > MAX_PREFIX_CHARS)
+    return `it must be at most ${MAX_PREFIX_CHARS} characters, not ${prefix.length}`;
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(prefix)) return 'control characters are not allowed';
+  if (prefix.startsWith('/'))
+    return "it must not start with '/': S3 keys do not (write reports/, not /reports/)";
+  if (prefix.includes('//')) return "it must not contain '//'";
+  if (prefix.split('/').includes('..')) return "it must not contain a '..' segment";
+  return undefined;
+}
+
+/**
+ * A prefix as the grant uses it: ending in `/`, so `reports` never opens `reports-old/`. An empty or
+ * absent prefix means the whole bucket and stays absent.
+ */
+export function normalizeKeyPrefix(prefix: string | undefined): string | undefined {
+  if (prefix === undefined || prefix === '') return undefined;
+  return prefix.endsWith('/') ? prefix : `${prefix}/`;
+}
+
+/** Longest mount path accepted. */
+const MAX_MOUNT_PATH_CHARS = 200;
+
+/**
+ * Why `path` cannot be a grant's mount path, or undefined when it can. The path is written into the
+ * Secret's `credential_process` command line, which some SDKs run through a shell, so only plain path
+ * characters are accepted.
+ */
+export function mountPathProblem(path: string): string | undefined {
+  if (path.length > MAX_MOUNT_PATH_CHARS)
+    return `it must be at most ${MAX_MOUNT_PATH_CHARS} characters, not ${path.length}`;
+  if (!path.startsWith('/')) return "it must be absolute (start with '/')";
+  if (!/^[A-Za-z0-9._/-]+$/.test(path)) {
+    return "it may only contain letters, digits, '.', '_', '-' and '/' (no whitespace): it is written into a credential_process command line";
+  }
+  if (path.split('/').includes('..')) return "it must not contain a '..' segment";
+  if (/^\/+$/.test(path)) return "it must name a directory below '/'";
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------------------------------
 // Fields
 // ---------------------------------------------------------------------------------------------------
 
@@ -409,10 +550,112 @@ const EcrSchema = mapping({
   description: 'The ECR pull Secret written into the cluster. Merged key by key over defaults.ecr.',
 });
 
+/** A grant's namespaces are exact: say so when a glob is given. */
+function grantNamespaceMessage(issue: IssueInput): string {
+  const what =
+    'an exact namespace name (a DNS label: a-z 0-9 -, alphanumeric at both ends, at most 63 characters)';
+  if (typeof issue.input === 'string' && /[*?]/.test(issue.input)) {
+    return `expected ${what}; globs are not allowed in a grant's namespaces, got ${quote(issue.input)}`;
+  }
+  return expecting(what)(issue);
+}
+
+const S3BucketSchema = mapping({
+  bucket: ruled('an S3 bucket name (3-63 of a-z 0-9 . -)', bucketNameProblem).meta({
+    description:
+      'Bucket name, exactly (no wildcards): 3-63 of a-z 0-9 . -, starting and ending with a letter or digit.',
+    examples: ['acme-reports'],
+    pattern: '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$',
+  }),
+  prefix: ruled('an S3 key prefix such as reports/2026/', keyPrefixProblem)
+    .optional()
+    .meta({
+      description:
+        "Key prefix the grant is limited to, normalised to end in '/' (reports becomes reports/, so it never opens reports-old/). No * or ?, no leading '/', no '//', no '..' segment, at most 512 characters. Absent or empty: the whole bucket.",
+      examples: ['reports/2026/'],
+      maxLength: MAX_PREFIX_CHARS,
+      pattern: '^(?:[^*?/][^*?]*)?$',
+    }),
+  access: z.enum(['read', 'write', 'readwrite'], { error: expecting('read, write or readwrite') }).meta({
+    description: 'What the session may do under the prefix: read, write, or readwrite (both).',
+  }),
+}).meta({
+  id: 'S3BucketGrant',
+  title: 'S3 bucket grant',
+  description: 'One bucket, optionally one prefix in it, and what the session may do there.',
+});
+
+const S3GrantSchema = mapping({
+  secretName: dnsSubdomain('a Secret name').meta({
+    description:
+      "Name of the Opaque Secret written into each of the grant's namespaces; unique among the cluster's S3 grants and different from its ecr.secretName.",
+    examples: ['reports-reader'],
+  }),
+  roleArn: patterned(ROLE_ARN, 'an IAM role ARN such as arn:aws:iam::111122223333:role/s3-reports').meta({
+    description:
+      "Role assumed for the session; its own policy is the ceiling, the session policy narrows it to the grant's buckets.",
+    examples: ['arn:aws:iam::111122223333:role/cred-courier-s3-reports'],
+  }),
+  namespaces: nonEmptyList(
+    z.string({ error: grantNamespaceMessage }).max(63, { abort: true }).regex(DNS_LABEL),
+    'namespace names',
+    'namespace',
+  )
+    .optional()
+    .meta({
+      description:
+        "Exact namespace names (no globs) receiving the Secret, each selected by the cluster's namespaces. Absent: all the cluster's selected namespaces.",
+      examples: [['analytics']],
+    }),
+  region: patterned(AWS_REGION, 'an AWS region such as eu-west-1').meta({
+    description: 'Region written to AWS_REGION and the config profile; STS is called there too.',
+    examples: ['eu-west-1'],
+  }),
+  durationSeconds: integerIn(900, 43200)
+    .optional()
+    .meta({
+      description: `Session lifetime in seconds: 900-${ROLE_CHAINING_MAX_SECONDS} (AWS caps role chaining at 1 hour, and cred-courier mints from the Lambda's role session), up to 43200 with longSessions. Must exceed settings.s3IntervalMinutes × 60 + ${CADENCE_ALLOWANCE_SECONDS} (kubelet lag ${CADENCE_ALLOWANCES.KUBELET_LAG_SECONDS}, SDK refresh window ${CADENCE_ALLOWANCES.SDK_REFRESH_WINDOW_SECONDS}, margin ${CADENCE_ALLOWANCES.MARGIN_SECONDS}).`,
+      default: S3_GRANT_DEFAULTS.durationSeconds,
+    }),
+  longSessions: flag().optional().meta({
+    description:
+      'Allow durationSeconds above 3600. Only valid when the minting identity is an IAM user, not a role session.',
+    default: S3_GRANT_DEFAULTS.longSessions,
+  }),
+  mountPath: ruled('an absolute path such as /var/run/secrets/cred-courier/reports-reader', mountPathProblem)
+    .optional()
+    .meta({
+      description: `Where Pods mount the Secret; the config file's credential_process reads from it. Absolute, no '..' segment, no whitespace, at most ${MAX_MOUNT_PATH_CHARS} characters. Default: ${S3_GRANT_DEFAULTS.mountPathRoot}/<secretName>.`,
+      examples: ['/var/run/secrets/cred-courier/reports-reader'],
+      maxLength: MAX_MOUNT_PATH_CHARS,
+      pattern: '^/[A-Za-z0-9._/-]+$',
+    }),
+  kmsKeyArns: list(kmsKeyArn(), 'KMS key ARNs')
+    .optional()
+    .meta({
+      description:
+        "KMS key ARNs (key/<id> or key/mrk-<id>) the objects are encrypted with; kms actions are granted on these keys only, through S3 in the grant's region. Not alias ARNs: as a policy Resource an alias ARN does not grant use of the key it points to, so use the key ARN the alias points to.",
+      examples: [['arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab']],
+    }),
+  buckets: nonEmptyList(S3BucketSchema, 'bucket grants', 'bucket').meta({
+    description:
+      'Buckets and prefixes the session may use (at least one); the same bucket and prefix at most once.',
+  }),
+}).meta({
+  id: 'S3Grant',
+  title: 'S3 grant',
+  description:
+    'An STS session limited to some buckets and prefixes, delivered as one Opaque Secret (environment, credentials file and credential_process forms).',
+});
+
 /** Keys a cluster shares with `defaults`. */
 const clusterOptions = {
   namespaces: NamespacesSchema.optional(),
   ecr: EcrSchema.optional(),
+  s3: list(S3GrantSchema, 'S3 grants').optional().meta({
+    description:
+      "S3 grants of the cluster. A cluster's own list replaces defaults.s3 (lists do not concatenate); [] turns inherited grants off.",
+  }),
   allowInsecureSkipTlsVerify: flag().optional().meta({
     description: 'Accept a kubeconfig with insecure-skip-tls-verify (warned about on every run).',
     default: false,
@@ -446,13 +689,18 @@ export const SettingsSchema = mapping({
   )
     .default(DEFAULT_SETTINGS.controlNamespace)
     .meta({ description: "Namespace on each cluster holding cred-courier's own objects." }),
+  s3IntervalMinutes: integerIn(1, 60)
+    .default(DEFAULT_SETTINGS.s3IntervalMinutes)
+    .meta({
+      description: `How often the S3 schedule delivers, in minutes. Every S3 grant's durationSeconds must exceed this × 60 + ${CADENCE_ALLOWANCE_SECONDS}.`,
+    }),
 }).meta({ title: 'Run settings', description: 'Run-wide settings; every key has a default.' });
 
 /** What every cluster inherits unless it sets the key itself. */
 export const DefaultsSchema = mapping(clusterOptions).meta({
   title: 'Cluster defaults',
   description:
-    'Applied to every cluster: namespaces and ecr are merged key by key (lists replace, they do not concatenate); flags default to false.',
+    "Applied to every cluster: namespaces and ecr are merged key by key (lists replace, they do not concatenate), a cluster's own s3 list replaces defaults.s3; flags default to false.",
 });
 
 /** One cluster entry as written, before defaults are merged. */
@@ -496,6 +744,8 @@ export type ConfigFile = z.output<typeof ConfigFileSchema>;
 export type ClusterEntry = z.output<typeof ClusterSchema>;
 export type DefaultsEntry = z.output<typeof DefaultsSchema>;
 export type RegistryEntry = z.output<typeof RegistrySchema>;
+export type S3GrantEntry = z.output<typeof S3GrantSchema>;
+export type S3BucketEntry = z.output<typeof S3BucketSchema>;
 
 /**
  * JSON Schema (draft-07, which yaml-language-server and most editors understand) of the file as

@@ -32,6 +32,40 @@ export interface EcrSpec {
   readonly serviceAccounts: readonly string[];
 }
 
+/** What a grant lets the session do under its prefix. */
+export type S3Access = 'read' | 'write' | 'readwrite';
+
+export interface S3BucketGrant {
+  readonly bucket: string;
+  /**
+   * Key prefix, normalised to end in `/` (so `reports` never opens `reports-old/`); absent: the whole
+   * bucket. No wildcards.
+   */
+  readonly prefix?: string;
+  readonly access: S3Access;
+}
+
+/** One S3 grant: an STS session limited to some buckets and prefixes, delivered as one Opaque Secret. */
+export interface S3Grant {
+  /** Name of the Opaque Secret written into each of the grant's namespaces. */
+  readonly secretName: string;
+  /** The role assumed; its own policy is the ceiling, the session policy narrows it to the buckets. */
+  readonly roleArn: string;
+  /** Exact namespace names, a subset of the cluster's selection; absent: all of the cluster's. */
+  readonly namespaces?: readonly string[];
+  readonly buckets: readonly S3BucketGrant[];
+  /** Session lifetime, 900..3600 (role chaining caps it at 1 h) unless `longSessions` is set. */
+  readonly durationSeconds: number;
+  /** Region written to AWS_REGION and the config profile; STS is called there too. */
+  readonly region: string;
+  /** KMS keys the objects are encrypted with; kms actions are granted on these keys only. */
+  readonly kmsKeyArns?: readonly string[];
+  /** Where Pods mount the Secret as a volume; the `config` profile's credential_process reads from it. */
+  readonly mountPath: string;
+  /** Allows durationSeconds above 3600: the minting identity is an IAM user, not a role session. */
+  readonly longSessions: boolean;
+}
+
 export interface ClusterSpec {
   /** DNS label, unique in the file. */
   readonly name: string;
@@ -39,6 +73,8 @@ export interface ClusterSpec {
   readonly kubeconfigSecret: string;
   readonly namespaces: NamespaceSelection;
   readonly ecr?: EcrSpec;
+  /** S3 grants; empty when the cluster receives no S3 credentials. */
+  readonly s3: readonly S3Grant[];
   /** Allows a kubeconfig with `insecure-skip-tls-verify`; warned about on every run. */
   readonly allowInsecureSkipTlsVerify: boolean;
   /** Take over Secrets of the same name that cred-courier did not create. */
@@ -59,6 +95,8 @@ export interface Settings {
   readonly kubeconfigCacheSeconds: number;
   /** Namespace on each remote cluster holding cred-courier's own objects (identity, inventory). */
   readonly controlNamespace: string;
+  /** How often S3 credentials are delivered (the S3 schedule); checked against each grant's duration. */
+  readonly s3IntervalMinutes: number;
 }
 
 export interface Config {

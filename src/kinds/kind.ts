@@ -2,7 +2,7 @@ import type { AwsClients } from '../aws/clients.ts';
 import type { ClusterSpec } from '../config/types.ts';
 
 /** The credential kinds cred-courier knows. Adding one means a folder under `src/kinds/` and a line here. */
-export const KIND_IDS = ['ecr'] as const;
+export const KIND_IDS = ['ecr', 's3'] as const;
 export type KindId = (typeof KIND_IDS)[number];
 
 /** A Kubernetes Secret as cred-courier writes it. `data` values are base64. */
@@ -54,6 +54,8 @@ export interface MintDeps {
   readonly now: () => Date;
   /** Called when provider data had to be corrected; never with secret values. */
   readonly warn: (message: string, attributes: Record<string, unknown>) => void;
+  /** Facts worth a log line (e.g. STS's packed policy size); never secret values. */
+  readonly info: (message: string, attributes: Record<string, unknown>) => void;
 }
 
 /**

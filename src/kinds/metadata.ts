@@ -22,6 +22,8 @@ export const ANNOTATIONS = {
   expiresAt: 'cred-courier.io/expires-at',
   /** ECR: the registry hosts the Secret holds, comma-separated. */
   registries: 'cred-courier.io/registries',
+  /** S3: the `bucket/prefix` scopes and access levels of the grant, comma-separated. */
+  s3Scope: 'cred-courier.io/s3-scope',
 } as const;
 
 /** Labels of a Secret of `kind` written for `cluster`. */

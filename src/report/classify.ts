@@ -87,7 +87,10 @@ export function classify(error: unknown): FailureClass {
     if (item instanceof MintError) return 'mint';
     if (item instanceof ConfigError) return 'config';
     if (item instanceof ApiException) return classOfStatus(item.code);
-    const { name, code } = item as { name?: string; code?: string };
+    const { name } = item as { name?: string };
+    // DOMExceptions carry a numeric `code`; only Node's string codes name socket and TLS failures.
+    const rawCode = (item as { code?: unknown }).code;
+    const code = typeof rawCode === 'string' ? rawCode : undefined;
     if (
       name === 'TimeoutError' ||
       name === 'AbortError' ||
@@ -131,9 +134,8 @@ export function describeFailure(error: unknown): string {
       }
       return `HTTP ${item.code}${reason}`.slice(0, 500);
     }
-    if (item instanceof Error && (item as { code?: string }).code) {
-      return `${(item as { code?: string }).code}: ${item.message}`.slice(0, 500);
-    }
+    const code = (item as { code?: unknown }).code;
+    if (item instanceof Error && typeof code === 'string') return `${code}: ${item.message}`.slice(0, 500);
   }
   return (error instanceof Error ? error.message : String(error)).slice(0, 500);
 }

@@ -20,13 +20,26 @@ export class Redactor {
 
   scrub(text: string): string {
     let out = text;
-    for (const value of this.values) if (out.includes(value)) out = out.replaceAll(value, REDACTED);
+    // Longest first, so a secret that contains another registered one is replaced whole.
+    for (const value of [...this.values].sort((a, b) => b.length - a.length)) {
+      if (out.includes(value)) out = out.replaceAll(value, REDACTED);
+    }
     return out;
   }
 
-  /** Scrubs every string inside a JSON-able value. */
+  /** Scrubs every string inside a value (strings themselves, not their JSON escapes). */
   scrubValue<T>(value: T): T {
     if (this.values.size === 0) return value;
-    return JSON.parse(this.scrub(JSON.stringify(value ?? null))) as T;
+    return this.walk(value) as T;
+  }
+
+  private walk(value: unknown): unknown {
+    if (typeof value === 'string') return this.scrub(value);
+    if (Array.isArray(value)) return value.map((item) => this.walk(item));
+    if (value instanceof Error) return this.scrub(value.message);
+    if (value !== null && typeof value === 'object') {
+      return Object.fromEntries(Object.entries(value).map(([key, item]) => [this.scrub(key), this.walk(item)]));
+    }
+    return value;
   }
 }

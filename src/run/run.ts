@@ -69,6 +69,7 @@ export async function runDelivery(options: RunOptions): Promise<RunResult> {
             aws: options.aws,
             now,
             warn: (message, attributes) => logger.warn(message, { kind: mint.kind.id, ...attributes }),
+            info: (message, attributes) => logger.info(message, { kind: mint.kind.id, ...attributes }),
           });
           redactor.add(...result.secrets);
           minted.set(mint.key, result);

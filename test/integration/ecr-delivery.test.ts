@@ -426,4 +426,16 @@ describe.skipIf(!rig)(`ECR delivery on the rig${rig ? '' : ` (skipped: ${skipRea
     expect(run.result.clusters[0]?.secrets[0]?.action).toBe('created');
     expect(run.lines.some((line) => line.includes('reading its kubeconfig again'))).toBe(true);
   });
+  it('starts no cluster after the deadline and reports each one it did not reach', async () => {
+    // Prepare: a deadline inside the reserve kept for reporting, as when a Lambda is about to time out.
+    const config = configOf(twoClusterConfig());
+
+    // Act
+    const run = await capturedRun(config, { deadline: new Date(Date.now() + 1_000) });
+
+    // Assess
+    expect(run.result.ok).toBe(false);
+    expect(run.result.clusters.map((c) => c.failure?.failureClass)).toEqual(['deadline', 'deadline']);
+    expect(run.requests).toHaveLength(0);
+  });
 });

@@ -8,7 +8,15 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -87,6 +95,8 @@ export interface RigInfo {
   readonly etcdVersion: string;
   readonly logDir: string;
   readonly pids: readonly number[];
+  /** A Python with moto and boto3, for tests that consume credentials the way workloads do. */
+  readonly python: string;
 }
 
 export interface Rig extends RigInfo {
@@ -105,12 +115,17 @@ export async function startRig(options: StartOptions = {}): Promise<Rig> {
   const versions = pinnedVersions();
   const k8s = required(versions, 'KUBERNETES_VERSION');
   const etcdVersion = required(versions, 'ETCD_VERSION');
-  const runDir = options.runDir ?? join(CACHE_DIR, 'run');
+  // One folder per owning process, so several test runs (or a test run beside `dev:up`) can coexist.
+  const runDir = options.runDir ?? join(CACHE_DIR, `run-${process.pid}`);
   const pidFile = join(runDir, 'pids');
 
-  killStale(pidFile, log);
+  killStale(log);
   rmSync(runDir, { recursive: true, force: true });
-  mkdirSync(join(runDir, 'logs'), { recursive: true });
+  // Logs outlive the run (certificates and etcd data do not): the last few runs' are kept.
+  const logDir = join(CACHE_DIR, 'logs', `${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}`);
+  mkdirSync(logDir, { recursive: true });
+  mkdirSync(runDir, { recursive: true });
+  pruneOldLogs();
 
   buildBinaries(log);
   const python = ensureMoto(log);
@@ -118,7 +133,7 @@ export async function startRig(options: StartOptions = {}): Promise<Rig> {
 
   const started = Date.now();
   const processes: ChildProcess[] = [];
-  const services = new Services(processes, join(runDir, 'logs'), pidFile);
+  const services = new Services(processes, logDir, pidFile);
   const watchdog = startWatchdog(pidFile);
   try {
     const etcdPort = await freePort();
@@ -166,20 +181,22 @@ export async function startRig(options: StartOptions = {}): Promise<Rig> {
       },
       kubernetesVersion: k8s,
       etcdVersion,
-      logDir: join(runDir, 'logs'),
+      logDir,
       pids: processes.map((p) => p.pid ?? 0),
+      python,
     };
     return {
       ...info,
       stop: async () => {
         await services.stopAll();
         watchdog.kill('SIGKILL');
+        rmSync(runDir, { recursive: true, force: true });
       },
     };
   } catch (error) {
     await services.stopAll();
     watchdog.kill('SIGKILL');
-    throw new Error(`rig: could not start (${String(error)}); logs in ${join(runDir, 'logs')}`, {
+    throw new Error(`rig: could not start (${String(error)}); logs in ${logDir}`, {
       cause: error,
     });
   }
@@ -296,17 +313,43 @@ function startWatchdog(pidFile: string): ChildProcess {
   return child;
 }
 
-/** Kills what a previous run left behind, if its pid file survived. */
-function killStale(pidFile: string, log: (line: string) => void): void {
-  if (!existsSync(pidFile)) return;
-  const pids = readFileSync(pidFile, 'utf8').split('\n').map(Number).filter(Boolean);
-  for (const pid of pids) {
-    try {
+/**
+ * Kills what earlier runs left behind when their owner died without stopping them (kill -9 and the
+ * watchdog gone too): every `run-<pid>` folder whose owner process no longer exists.
+ */
+function killStale(log: (line: string) => void): void {
+  if (!existsSync(CACHE_DIR)) return;
+  for (const entry of readdirSync(CACHE_DIR)) {
+    const owner = /^run-(\d+)$/.exec(entry)?.[1];
+    if (!owner || isAlive(Number(owner))) continue;
+    const pidFile = join(CACHE_DIR, entry, 'pids');
+    const pids = existsSync(pidFile)
+      ? readFileSync(pidFile, 'utf8').split('\n').map(Number).filter(Boolean)
+      : [];
+    for (const pid of pids) {
+      if (!isAlive(pid)) continue;
       process.kill(pid, 'SIGKILL');
       log(`rig: killed stale process ${pid}`);
-    } catch {
-      // already gone
     }
+    rmSync(join(CACHE_DIR, entry), { recursive: true, force: true });
+  }
+}
+
+const KEPT_LOG_RUNS = 5;
+
+function pruneOldLogs(): void {
+  const root = join(CACHE_DIR, 'logs');
+  const runs = readdirSync(root).sort();
+  for (const old of runs.slice(0, Math.max(0, runs.length - KEPT_LOG_RUNS)))
+    rmSync(join(root, old), { recursive: true, force: true });
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
   }
 }
 

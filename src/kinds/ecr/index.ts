@@ -28,6 +28,8 @@ export interface EcrCredential {
 /** ECR tokens last 12 h; an `expiresAt` outside (now, now + 13 h] is bad provider data. */
 export const ECR_TOKEN_LIFETIME_MS = 12 * 3600 * 1000;
 const ASSUMED_SESSION_SECONDS = 900;
+/** STS's limit on a session policy's plaintext. */
+const SESSION_POLICY_LIMIT = 2048;
 
 function targets(cluster: ClusterSpec): KindTarget<EcrRequest>[] {
   const ecr = cluster.ecr;
@@ -65,10 +67,17 @@ async function mint(request: EcrRequest, deps: MintDeps): Promise<Minted<EcrCred
   const secrets: string[] = [];
   let client = deps.aws.ecr(request.region);
   if (request.roleArn) {
+    const policy = policyOf(request);
+    if (policy && policy.length > SESSION_POLICY_LIMIT) {
+      throw new MintError(
+        `the ECR session policy for ${scope} has ${policy.length} characters, over STS's ${SESSION_POLICY_LIMIT}: ` +
+          'list fewer repositories, or use prefixes (team-a/*)',
+      );
+    }
     const session = await assumeRole(deps.aws.sts(request.region), {
       roleArn: request.roleArn,
       sessionName: `cred-courier-ecr-${request.region}`,
-      policy: policyOf(request),
+      policy,
       durationSeconds: ASSUMED_SESSION_SECONDS,
     });
     secrets.push(session.credentials.secretAccessKey, session.credentials.sessionToken);

@@ -119,6 +119,7 @@ describe('Function: parseConfig', () => {
           registries: [{ region: 'eu-west-1' }],
           serviceAccounts: ['default', 'builder'],
         },
+        s3: [],
         allowInsecureSkipTlsVerify: false,
         adoptExistingSecrets: true,
       });
@@ -132,6 +133,7 @@ describe('Function: parseConfig', () => {
           registries: [{ region: 'us-east-1' }, { region: 'us-west-2' }],
           serviceAccounts: ['default', 'builder'],
         },
+        s3: [],
         allowInsecureSkipTlsVerify: true,
         adoptExistingSecrets: false,
       });
@@ -176,6 +178,7 @@ describe('Function: parseConfig', () => {
         clusterDeadlineSeconds: 60,
         kubeconfigCacheSeconds: 300,
         controlNamespace: 'cred-courier',
+        s3IntervalMinutes: 15,
       });
       expect(partial.settings).toEqual({ ...DEFAULT_SETTINGS, concurrency: 4, controlNamespace: 'ops' });
     });
@@ -296,7 +299,7 @@ describe('Function: parseConfig', () => {
       // Assess
       expect(issues).toEqual([
         'setings (line 1): unknown key (expected one of: settings, defaults, clusters)',
-        'clusters[0].ecrr (line 7): unknown key (expected one of: name, kubeconfigSecret, namespaces, ecr, allowInsecureSkipTlsVerify, adoptExistingSecrets)',
+        'clusters[0].ecrr (line 7): unknown key (expected one of: name, kubeconfigSecret, namespaces, ecr, s3, allowInsecureSkipTlsVerify, adoptExistingSecrets)',
       ]);
     });
 

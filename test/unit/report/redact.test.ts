@@ -1,0 +1,175 @@
+import { describe, expect, it } from 'vitest';
+import { REDACTED, Redactor } from '../../../src/report/redact.ts';
+
+const SECRET = 'ecr-password-0123456789abcdef';
+const b64 = (text: string) => Buffer.from(text).toString('base64');
+
+describe('Module: redact (Redactor)', () => {
+  describe('Function: scrub', () => {
+    it('replaces every occurrence of a registered value', () => {
+      // Prepare
+      const redactor = new Redactor();
+      redactor.add(SECRET);
+
+      // Act
+      const text = redactor.scrub(`first ${SECRET} then ${SECRET}.`);
+
+      // Assess
+      expect(text).toBe(`first ${REDACTED} then ${REDACTED}.`);
+    });
+
+    it('replaces the base64 form of a registered value', () => {
+      // Prepare
+      const redactor = new Redactor();
+      redactor.add(SECRET);
+
+      // Act
+      const text = redactor.scrub(`Authorization: Basic ${b64(SECRET)}`);
+
+      // Assess
+      expect(text).toBe(`Authorization: Basic ${REDACTED}`);
+      expect(text).not.toContain(b64(SECRET));
+    });
+
+    it('registers several values at once', () => {
+      // Prepare
+      const redactor = new Redactor();
+      redactor.add('first-secret-value', 'second-secret-value');
+
+      // Act
+      const text = redactor.scrub('a first-secret-value b second-secret-value c');
+
+      // Assess
+      expect(text).toBe(`a ${REDACTED} b ${REDACTED} c`);
+    });
+
+    it('ignores values shorter than 8 characters, and registers those of exactly 8', () => {
+      // Prepare
+      const redactor = new Redactor();
+      redactor.add('1234567', 'abcdefgh');
+
+      // Act
+      const text = redactor.scrub('short 1234567 exact abcdefgh');
+
+      // Assess
+      expect(text).toBe(`short 1234567 exact ${REDACTED}`);
+    });
+
+    it('leaves text without registered values unchanged', () => {
+      // Prepare
+      const redactor = new Redactor();
+      redactor.add(SECRET);
+
+      // Act
+      const text = redactor.scrub('nothing to see here');
+
+      // Assess
+      expect(text).toBe('nothing to see here');
+    });
+
+    it('scrubs multi-line values such as a PEM key in plain text', () => {
+      // Prepare
+      const pem = '-----BEGIN RSA PRIVATE KEY-----\nMIIEsecretkeymaterial\n-----END RSA PRIVATE KEY-----\n';
+      const redactor = new Redactor();
+      redactor.add(pem);
+
+      // Act
+      const text = redactor.scrub(`key: ${pem}`);
+
+      // Assess
+      expect(text).not.toContain('MIIEsecretkeymaterial');
+    });
+
+    // Regression (fixed): scrub replaces registered values in insertion order, so when a shorter registered value is a
+    // part of a longer one and was registered first, the longer value is only partly replaced and its
+    // remainder is left in the text. Replacing the longest values first avoids it.
+    it('scrubs all of a registered value that contains a shorter value registered before it', () => {
+      // Prepare
+      const redactor = new Redactor();
+      redactor.add('token-prefix', 'token-prefix-AND-SECRET-TAIL');
+
+      // Act
+      const text = redactor.scrub('header token-prefix-AND-SECRET-TAIL');
+
+      // Assess
+      expect(text).not.toContain('SECRET-TAIL');
+    });
+  });
+
+  describe('Function: scrubValue', () => {
+    it('scrubs strings nested in objects and arrays, keeping the structure', () => {
+      // Prepare
+      const redactor = new Redactor();
+      redactor.add(SECRET);
+      const value = {
+        cluster: 'gke-prod',
+        count: 3,
+        ok: true,
+        nested: { header: `Bearer ${SECRET}`, list: ['fine', SECRET, { deep: b64(SECRET) }] },
+      };
+
+      // Act
+      const scrubbed = redactor.scrubValue(value);
+
+      // Assess
+      expect(scrubbed).toEqual({
+        cluster: 'gke-prod',
+        count: 3,
+        ok: true,
+        nested: { header: `Bearer ${REDACTED}`, list: ['fine', REDACTED, { deep: REDACTED }] },
+      });
+      expect(value.nested.list[1]).toBe(SECRET);
+    });
+
+    it('scrubs a registered value used as an object key', () => {
+      // Prepare
+      const redactor = new Redactor();
+      redactor.add(SECRET);
+
+      // Act
+      const scrubbed = redactor.scrubValue({ [SECRET]: 'x' });
+
+      // Assess
+      expect(JSON.stringify(scrubbed)).not.toContain(SECRET);
+    });
+
+    it('returns the value itself when nothing is registered', () => {
+      // Prepare
+      const redactor = new Redactor();
+      const value = { when: new Date(0) };
+
+      // Act
+      const scrubbed = redactor.scrubValue(value);
+
+      // Assess
+      expect(scrubbed).toBe(value);
+    });
+
+    it('leaves undefined as it is', () => {
+      // Prepare
+      const redactor = new Redactor();
+      redactor.add(SECRET);
+
+      // Act
+      const scrubbed = redactor.scrubValue(undefined);
+
+      // Assess
+      expect(scrubbed).toBeUndefined();
+    });
+
+    // Regression: scrubValue once searched the JSON text of the value, where newlines are escaped, so a
+    // multi-line value such as a PEM client key was never found there.
+    it('scrubs a registered multi-line value (a PEM key) inside an attribute', () => {
+      // Prepare
+      const pem = '-----BEGIN RSA PRIVATE KEY-----\nMIIEsecretkeymaterial\n-----END RSA PRIVATE KEY-----\n';
+      const redactor = new Redactor();
+      redactor.add(pem);
+
+      // Act
+      const scrubbed = redactor.scrubValue({ kubeconfigKey: pem });
+
+      // Assess
+      expect(JSON.stringify(scrubbed)).not.toContain('MIIEsecretkeymaterial');
+    });
+  });
+});
