@@ -5,12 +5,23 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { defaultAwsClients } from '../aws/clients.ts';
 import { secretsManagerKubeconfigs } from '../aws/kubeconfig-store.ts';
+import { dynamoLedger, LEDGER_TABLE_ENV, type LedgerRow } from '../aws/ledger.ts';
 import { loadConfig } from '../config/load.ts';
 import { CredCourierError } from '../errors.ts';
 import { KIND_IDS, type KindId } from '../kinds/kind.ts';
+import { describeFailure } from '../report/classify.ts';
 import { previewDelivery } from '../run/preview.ts';
 import { runDelivery } from '../run/run.ts';
-import { cliLogger, type OutputFormat, previewText, progressLine, runSummary } from './output.ts';
+import type { RunResult } from '../run/types.ts';
+import {
+  cliLogger,
+  ledgerText,
+  ledgerView,
+  type OutputFormat,
+  previewText,
+  progressLine,
+  runSummary,
+} from './output.ts';
 
 /** Exit codes: 0 everything delivered; 1 some cluster or Secret failed; 2 bad input or usage. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -26,6 +37,9 @@ function parseKinds(value: string): KindId[] {
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/** The ledger table named by the environment, the default of `--ledger-table` and `ledger --table`. */
+const DEFAULT_LEDGER_TABLE = process.env[LEDGER_TABLE_ENV];
 
 interface CommonOptions {
   readonly config: string;
@@ -44,6 +58,32 @@ function withCommonOptions(command: Command): Command {
     .option('--no-prune', "keep cred-courier's Secrets in namespaces no longer selected")
     .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
     .option('-v, --verbose', 'log every step on stderr');
+}
+
+interface RunCommandOptions extends CommonOptions {
+  readonly ledgerTable?: string;
+}
+
+/**
+ * Records a run in the ledger. A ledger that cannot be written is reported on stderr; the run's own
+ * result and exit code stand.
+ */
+async function recordInLedger(table: string, result: RunResult, clusters: readonly string[]): Promise<void> {
+  try {
+    const rows = await dynamoLedger(table).record(result, clusters, new Date());
+    process.stderr.write(`ledger ${table}: recorded, ${rows.length} targets\n`);
+  } catch (error) {
+    process.stderr.write(`warning: ledger ${table} not updated: ${describeFailure(error)}\n`);
+  }
+}
+
+/** The ledger's rows; a table that cannot be read (missing, no access) is bad input. */
+async function readLedger(table: string): Promise<LedgerRow[]> {
+  try {
+    return await dynamoLedger(table).read();
+  } catch (error) {
+    throw new CredCourierError(`ledger ${table} unreadable: ${describeFailure(error)}`);
+  }
 }
 
 function print(format: OutputFormat, value: unknown, text: () => string): void {
@@ -66,7 +106,12 @@ export function buildProgram(): Command {
       'after',
       '\nExamples:\n  $ cred-courier run\n  $ cred-courier run --cluster gke-prod --kinds ecr -o json',
     )
-    .action(async (options: CommonOptions) => {
+    .option(
+      '--ledger-table <table>',
+      `record the run in this DynamoDB delivery ledger (default: $${LEDGER_TABLE_ENV})`,
+      DEFAULT_LEDGER_TABLE,
+    )
+    .action(async (options: RunCommandOptions) => {
       const config = await loadConfig(options.config);
       const aws = defaultAwsClients();
       const result = await runDelivery({
@@ -79,8 +124,38 @@ export function buildProgram(): Command {
         logger: cliLogger({ verbose: Boolean(options.verbose) }),
         onClusterDone: (cluster) => process.stderr.write(`${progressLine(cluster)}\n`),
       });
+      if (options.ledgerTable) {
+        await recordInLedger(
+          options.ledgerTable,
+          result,
+          config.clusters.map((c) => c.name),
+        );
+      }
       print(options.output, result, () => runSummary(result));
       process.exitCode = result.ok ? EXIT.ok : EXIT.failed;
+    });
+
+  program
+    .command('ledger')
+    .description(
+      'show the delivery ledger: per target its last success, expiry, time left and failures (reads AWS only, no cluster)',
+    )
+    .option(
+      '--table <table>',
+      `the ledger's DynamoDB table (default: $${LEDGER_TABLE_ENV})`,
+      DEFAULT_LEDGER_TABLE,
+    )
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 all targets fresh; 1 a target failed its last delivery or is past its expiry.',
+    )
+    .action(async (options: { table?: string; output: OutputFormat }) => {
+      if (!options.table)
+        throw new CredCourierError(`no ledger table: pass --table or set ${LEDGER_TABLE_ENV}`);
+      const view = ledgerView(await readLedger(options.table), new Date());
+      print(options.output, view, () => ledgerText(view));
+      process.exitCode = view.ok ? EXIT.ok : EXIT.failed;
     });
 
   withCommonOptions(program.command('plan'))

@@ -1,4 +1,11 @@
 /** How the CLI shows results: one progress line per cluster on stderr, a summary or JSON on stdout. */
+import {
+  type FleetMetrics,
+  fleetMetrics,
+  type LedgerRow,
+  type TargetStatus,
+  targetStatus,
+} from '../report/fleet.ts';
 import type { RunLogger } from '../report/logger.ts';
 import type { Preview } from '../run/preview.ts';
 import type { ClusterResult, RunResult } from '../run/types.ts';
@@ -66,4 +73,86 @@ export function cliLogger(options: { readonly verbose: boolean }): RunLogger {
     warn: line('warning'),
     error: options.verbose ? line('error') : () => {},
   };
+}
+
+/** A ledger row with how it stands now. */
+export type LedgerTarget = LedgerRow & TargetStatus;
+
+/** The fleet as the ledger shows it: no cluster is contacted. */
+export interface LedgerView {
+  /** No target failed its last delivery and none is past its expiry. */
+  readonly ok: boolean;
+  readonly at: string;
+  readonly kinds: FleetMetrics;
+  readonly targets: readonly LedgerTarget[];
+}
+
+const byTarget = (a: LedgerRow, b: LedgerRow) =>
+  a.cluster.localeCompare(b.cluster) ||
+  a.kind.localeCompare(b.kind) ||
+  a.namespace.localeCompare(b.namespace) ||
+  a.secretName.localeCompare(b.secretName);
+
+/** The ledger's rows, sorted by cluster, kind and target, with each one's validity left at `now`. */
+export function ledgerView(rows: readonly LedgerRow[], now: Date): LedgerView {
+  const targets = [...rows].sort(byTarget).map((row) => ({ ...row, ...targetStatus(row, now) }));
+  return {
+    ok: targets.every((t) => !t.failed && !t.expired),
+    at: now.toISOString(),
+    kinds: fleetMetrics(rows, now),
+    targets,
+  };
+}
+
+/** A duration such as `11h 59m`, `4m 05s` or `-1h 05m` (negative: that long ago). */
+export function formatDuration(totalSeconds: number): string {
+  const sign = totalSeconds < 0 ? '-' : '';
+  const s = Math.abs(totalSeconds);
+  const hours = Math.floor(s / 3600);
+  const minutes = Math.floor((s % 3600) / 60);
+  const pad = (n: number) => String(n).padStart(2, '0');
+  if (hours > 0) return `${sign}${hours}h ${pad(minutes)}m`;
+  return `${sign}${minutes}m ${pad(s % 60)}s`;
+}
+
+/** How much of a target's credential is left, in words. */
+function validityText(target: LedgerTarget): string {
+  if (!target.expiresAt) return 'never delivered';
+  if (target.expired) return `EXPIRED ${formatDuration(-target.secondsLeft)} ago`;
+  return `${formatDuration(target.secondsLeft)} left${target.atRisk ? ' (AT RISK)' : ''}`;
+}
+
+function failureText(target: LedgerTarget): string {
+  if (!target.failed) return '';
+  const runs = target.consecutiveFailures === 1 ? 'run' : 'runs';
+  return `  failed ${target.consecutiveFailures} ${runs} in a row: ${target.lastFailureClass ?? 'unknown'}`;
+}
+
+/** The ledger as text: a line per kind, then per cluster a line per target. */
+export function ledgerText(view: LedgerView): string {
+  const failed = view.targets.filter((t) => t.failed).length;
+  const expired = view.targets.filter((t) => t.expired).length;
+  const lines = [
+    `${view.ok ? 'ok' : 'FAILED'}: ${view.targets.length} targets, ${failed} failed, ${expired} expired (at ${view.at})`,
+  ];
+  for (const [kind, state] of Object.entries(view.kinds)) {
+    lines.push(
+      `  ${kind}: least validity left ${formatDuration(state.minSecondsOfValidityLeft)}, ` +
+        `${state.targetsAtRisk} at risk, ${state.targetsFailed} failed, ${state.targets} targets`,
+    );
+  }
+  let cluster: string | undefined;
+  for (const target of view.targets) {
+    if (target.cluster !== cluster) {
+      cluster = target.cluster;
+      lines.push(`${cluster}:`);
+    }
+    lines.push(
+      `  ${target.kind.padEnd(4)} ${target.namespace}/${target.secretName}  ` +
+        `last success ${target.lastSuccessAt ?? '-'}  expires ${target.expiresAt ?? '-'}  ` +
+        `${validityText(target)}${failureText(target)}`,
+    );
+  }
+  if (view.targets.length === 0) lines.push('(the ledger is empty)');
+  return lines.join('\n');
 }
