@@ -38,7 +38,9 @@ export class Redactor {
     if (Array.isArray(value)) return value.map((item) => this.walk(item));
     if (value instanceof Error) return this.scrub(value.message);
     if (value !== null && typeof value === 'object') {
-      return Object.fromEntries(Object.entries(value).map(([key, item]) => [this.scrub(key), this.walk(item)]));
+      return Object.fromEntries(
+        Object.entries(value).map(([key, item]) => [this.scrub(key), this.walk(item)]),
+      );
     }
     return value;
   }

@@ -194,9 +194,15 @@ describe.skipIf(!rig)(`ECR delivery on the rig${rig ? '' : ` (skipped: ${skipRea
     const secretWrites = writes.filter((r) => r.method === 'PATCH' && /\/secrets\//.test(r.path));
     expect(secretWrites).toHaveLength(5);
     expect(writes).toHaveLength(5);
-    // Reads: the inventory and each ServiceAccount per cluster, plus the namespace listings.
+    // Reads: never a Secret; the inventory once per cluster, the `default` ServiceAccount once per Secret
+    // (to see whether its reference is still there), and the namespace listings globs and selectors need
+    // (A: one list; B: one list and one by selector).
     const reads = run.requests.filter((r) => r.method === 'GET');
     expect(reads.filter((r) => /\/secrets\//.test(r.path))).toHaveLength(0);
+    expect(reads.filter((r) => r.path.endsWith('/cred-courier-inventory'))).toHaveLength(2);
+    expect(reads.filter((r) => r.path.endsWith('/serviceaccounts/default'))).toHaveLength(5);
+    expect(reads.filter((r) => r.path === '/api/v1/namespaces')).toHaveLength(3);
+    expect(run.requests).toHaveLength(15);
   });
 
   it("appends the pull secret to a new namespace's default ServiceAccount and keeps a foreign entry", async () => {
