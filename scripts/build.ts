@@ -1,16 +1,33 @@
 /**
  * Bundles the Lambda handler with esbuild into dist/distribute.mjs (ESM, minified, with a source map)
- * and copies the registration file beside it. `sls package` packages exactly this folder.
+ * and copies the registration file beside it as dist/config/clusters.yaml, the path the function reads
+ * (`CRED_COURIER_CONFIG`). `sls package` packages exactly these files.
+ *
+ *   node scripts/build.ts [registration file]   # default: config/clusters.yaml
+ *
+ * `sls package` and `sls deploy` run this build themselves (scripts/serverless-build-plugin.cjs), with
+ * the registration file given by the `config` param, so the packaged file is always the one whose
+ * permissions and alarms were generated.
  */
 import { copyFileSync, mkdirSync, rmSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const out = join(root, 'dist');
+const projectRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-export async function buildHandler(): Promise<{ file: string; bytes: number }> {
+export const DEFAULT_CONFIG_FILE = 'config/clusters.yaml';
+
+export interface BuildOptions {
+  /** The registration file to package, relative to `root` unless absolute; default config/clusters.yaml. */
+  readonly configFile?: string;
+  /** The project folder holding functions/ and receiving dist/; default this script's project. */
+  readonly root?: string;
+}
+
+export async function buildHandler(options: BuildOptions = {}): Promise<{ file: string; bytes: number }> {
+  const root = options.root ?? projectRoot;
+  const out = join(root, 'dist');
   rmSync(out, { recursive: true, force: true });
   mkdirSync(join(out, 'config'), { recursive: true });
   const file = join(out, 'distribute.mjs');
@@ -30,11 +47,12 @@ export async function buildHandler(): Promise<{ file: string; bytes: number }> {
     },
     logLevel: 'warning',
   });
-  copyFileSync(join(root, 'config/clusters.yaml'), join(out, 'config/clusters.yaml'));
+  copyFileSync(resolve(root, options.configFile ?? DEFAULT_CONFIG_FILE), join(out, 'config/clusters.yaml'));
   return { file, bytes: statSync(file).size };
 }
 
 if (import.meta.main) {
-  const { file, bytes } = await buildHandler();
+  const configFile = process.argv[2];
+  const { file, bytes } = await buildHandler(configFile === undefined ? {} : { configFile });
   process.stdout.write(`${file}: ${(bytes / 1024).toFixed(0)} KiB\n`);
 }

@@ -1,0 +1,728 @@
+/**
+ * The package-time half of serverless.yml: everything the stack derives from the registration file.
+ * `sls package` resolves `${file(./scripts/serverless-config.cjs):…}` variables through a CommonJS shim
+ * (osls only `require`s .js/.cjs variable files) that calls `packagingFragments` here. It
+ *
+ * - validates the registration file with the CLI's own loader (`cred-courier validate`), so an invalid
+ *   file fails packaging with the same path-pointing messages;
+ * - checks the schedule params (`s3ScheduleMinutes` must equal `settings.s3IntervalMinutes`, against
+ *   which every S3 grant's duration was checked);
+ * - derives the function role's statements: only the secrets, roles and registries the file names;
+ * - builds the alarms whose numbers depend on params (timeout, schedule periods), one validity alarm per
+ *   kind the file uses, optional per-cluster alarms, the dashboard and the saved Logs Insights query.
+ *
+ * Nothing here calls AWS: account, region and partition stay CloudFormation intrinsics.
+ */
+import { createHash } from 'node:crypto';
+import { isAbsolute, relative, resolve } from 'node:path';
+import { loadConfig } from '../src/config/load.ts';
+import type { Config } from '../src/config/types.ts';
+import { CredCourierError } from '../src/errors.ts';
+import { ECR_PULL_ACTIONS } from '../src/kinds/ecr/policy.ts';
+import type { KindId } from '../src/kinds/kind.ts';
+import { VALIDITY_THRESHOLDS_SECONDS } from '../src/report/fleet.ts';
+import { METRIC_NAMES, METRICS_NAMESPACE, METRICS_SERVICE } from '../src/report/metrics.ts';
+
+/** A CloudFormation value: literals, lists, mappings and intrinsic functions. */
+export type Cfn = string | number | boolean | readonly Cfn[] | { readonly [key: string]: Cfn };
+type Resources = Record<string, { readonly Type: string; readonly Properties: Record<string, Cfn> }>;
+
+export interface IamStatement {
+  readonly Sid: string;
+  readonly Effect: 'Allow';
+  readonly Action: readonly string[];
+  readonly Resource: Cfn;
+}
+
+/** Thrown when a param given to `sls package` is invalid or disagrees with the registration file. */
+export class PackagingError extends CredCourierError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PackagingError';
+  }
+}
+
+/** Logical IDs of resources serverless.yml and osls define, which the generated ones refer to. */
+export const LOGICAL_IDS = {
+  function: 'DistributeLambdaFunction',
+  logGroup: 'DistributeLogGroup',
+  ledgerTable: 'LedgerTable',
+  deadLetterQueue: 'DeadLetterQueue',
+  alarmTopic: 'AlarmTopic',
+} as const;
+
+/** ECR tokens live 12 h (`GetAuthorizationToken`'s documented lifetime). */
+const ECR_TOKEN_HOURS = 12;
+/**
+ * Longest ECR interval: just before the next run a healthy target must still have more than the
+ * validity threshold (4 h) left, or the validity alarm would fire every cycle: 12 h - 4 h - 1 h slack.
+ */
+export const MAX_ECR_SCHEDULE_HOURS = ECR_TOKEN_HOURS - VALIDITY_THRESHOLDS_SECONDS.ecr / 3600 - 1;
+/** The same bounds the registration file puts on `settings.s3IntervalMinutes`. */
+const S3_SCHEDULE_MINUTES = { min: 1, max: 60 } as const;
+/** Lambda's own limit on a function timeout. */
+const MAX_TIMEOUT_SECONDS = 900;
+/** The Duration alarm fires above this share of the timeout. */
+export const DURATION_ALARM_RATIO = 0.8;
+/**
+ * Added to a schedule's interval to make a validity alarm's period. CloudWatch alarms evaluate a sliding
+ * window; a period exactly one interval long would sometimes hold no datapoint (a run starts a few
+ * seconds late, or takes longer than the previous one) and, with missing data breaching, alarm for
+ * nothing. The slack covers the longest run (the timeout), EventBridge's delivery jitter and EMF
+ * ingestion, and keeps each window holding at least one run.
+ */
+const INGESTION_SLACK_SECONDS = 300;
+
+/** What serverless.yml passes in `custom.credCourier` (params arrive as strings from the command line). */
+export interface RawInputs {
+  readonly config?: unknown;
+  readonly ecrScheduleHours?: unknown;
+  readonly s3ScheduleMinutes?: unknown;
+  readonly timeout?: unknown;
+  readonly alarmEmail?: unknown;
+  readonly perClusterAlarms?: unknown;
+}
+
+export interface PackagingInputs {
+  /** The registration file as given (relative to the service folder unless absolute). */
+  readonly configFile: string;
+  readonly ecrScheduleHours: number;
+  readonly s3ScheduleMinutes: number;
+  /** The function timeout in seconds. */
+  readonly timeoutSeconds: number;
+  /** Where alarm notifications are mailed; none when empty. */
+  readonly alarmEmail?: string;
+  readonly perClusterAlarms: boolean;
+}
+
+export interface Schedule {
+  /** An EventBridge rate expression: `rate(4 hours)`, `rate(1 hour)`. */
+  readonly rate: string;
+  /** Off when no cluster uses the kind: a run would have nothing to do, and no alarm watches it. */
+  readonly enabled: boolean;
+}
+
+export interface PackagingFragments {
+  readonly iamStatements: readonly IamStatement[];
+  readonly schedules: Readonly<Record<KindId, Schedule>>;
+  readonly resources: { readonly Resources: Resources; readonly Outputs: Record<string, Cfn> };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Inputs
+// ---------------------------------------------------------------------------------------------------
+
+/** A setting that must be an integer in [min, max]; `undefined` after recording a problem. */
+function integerParam(
+  problems: string[],
+  label: string,
+  value: unknown,
+  range: { readonly min: number; readonly max: number },
+  why: string,
+): number | undefined {
+  const number = typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : value;
+  if (typeof number === 'number' && Number.isInteger(number) && number >= range.min && number <= range.max) {
+    return number;
+  }
+  problems.push(
+    `${label}: expected an integer from ${range.min} to ${range.max} (${why}), got ${JSON.stringify(value ?? null)}`,
+  );
+  return undefined;
+}
+
+function booleanParam(problems: string[], name: string, value: unknown): boolean {
+  if (value === true || value === 'true') return true;
+  if (value === false || value === 'false' || value === undefined || value === null || value === '')
+    return false;
+  problems.push(`param ${name}: expected true or false, got ${JSON.stringify(value)}`);
+  return false;
+}
+
+/**
+ * Validates the params, reporting every problem at once; numbers and flags may arrive as strings
+ * (`--param "ecrScheduleHours=6"`).
+ * @throws PackagingError
+ */
+export function parseInputs(raw: RawInputs): PackagingInputs {
+  const problems: string[] = [];
+  const config = typeof raw.config === 'string' ? raw.config.trim() : '';
+  if (config === '') {
+    problems.push(
+      `param config: expected the registration file's path, got ${JSON.stringify(raw.config ?? null)}`,
+    );
+  }
+  const ecrScheduleHours = integerParam(
+    problems,
+    'param ecrScheduleHours',
+    raw.ecrScheduleHours,
+    { min: 1, max: MAX_ECR_SCHEDULE_HOURS },
+    `tokens live ${ECR_TOKEN_HOURS} h and the validity alarm fires under ${VALIDITY_THRESHOLDS_SECONDS.ecr / 3600} h left`,
+  );
+  const s3ScheduleMinutes = integerParam(
+    problems,
+    'param s3ScheduleMinutes',
+    raw.s3ScheduleMinutes,
+    S3_SCHEDULE_MINUTES,
+    'the range of settings.s3IntervalMinutes',
+  );
+  const timeoutSeconds = integerParam(
+    problems,
+    'provider.timeout',
+    raw.timeout,
+    { min: 1, max: MAX_TIMEOUT_SECONDS },
+    "Lambda's limit",
+  );
+  const email = raw.alarmEmail ?? '';
+  if (typeof email !== 'string' || (email !== '' && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email))) {
+    problems.push(`param alarmEmail: expected an email address or nothing, got ${JSON.stringify(email)}`);
+  }
+  const perClusterAlarms = booleanParam(problems, 'perClusterAlarms', raw.perClusterAlarms);
+  if (
+    problems.length > 0 ||
+    ecrScheduleHours === undefined ||
+    s3ScheduleMinutes === undefined ||
+    timeoutSeconds === undefined
+  ) {
+    throw new PackagingError(
+      problems.length === 1
+        ? `${problems[0]}`
+        : `${problems.length} problems:\n  - ${problems.join('\n  - ')}`,
+    );
+  }
+  return {
+    configFile: config,
+    ecrScheduleHours,
+    s3ScheduleMinutes,
+    timeoutSeconds,
+    ...(email === '' ? {} : { alarmEmail: email as string }),
+    perClusterAlarms,
+  };
+}
+
+/** The S3 schedule must deliver as often as the file says: every grant's duration was checked against it. */
+export function scheduleProblem(config: Config, inputs: PackagingInputs): string | undefined {
+  const interval = config.settings.s3IntervalMinutes;
+  if (inputs.s3ScheduleMinutes === interval) return undefined;
+  return (
+    `param s3ScheduleMinutes (${inputs.s3ScheduleMinutes}) differs from settings.s3IntervalMinutes ` +
+    `(${interval}) in ${config.file}: every S3 grant's durationSeconds is checked against ` +
+    'settings.s3IntervalMinutes, so the S3 schedule must run exactly that often; set both to the same value'
+  );
+}
+
+// ---------------------------------------------------------------------------------------------------
+// IAM
+// ---------------------------------------------------------------------------------------------------
+
+const sub = (text: string): Cfn => ({ 'Fn::Sub': text });
+
+/** By JSON text, code unit by code unit: the same order on every machine, whatever its locale. */
+function byText(a: Cfn, b: Cfn): number {
+  const [x, y] = [JSON.stringify(a), JSON.stringify(b)];
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/** Distinct values, in a stable order so the template only changes when the file does. */
+function distinct(values: readonly Cfn[]): Cfn[] {
+  const seen = new Map<string, Cfn>();
+  for (const value of values) seen.set(JSON.stringify(value), value);
+  return [...seen.values()].sort(byText);
+}
+
+/** A secret's full ARN ends in `-` and six characters Secrets Manager added to the name. */
+const FULL_SECRET_ARN = /:secret:.+-[A-Za-z0-9]{6}$/;
+
+/**
+ * The resource of a kubeconfig secret. A name becomes an ARN in the stack's account and region with
+ * `-??????` for the suffix Secrets Manager appends; a full ARN is used as given; a partial ARN (no
+ * suffix) gets the suffix wildcard too, since IAM compares against the full ARN.
+ */
+export function secretResource(reference: string): Cfn {
+  if (reference.startsWith('arn:'))
+    return FULL_SECRET_ARN.test(reference) ? reference : `${reference}-??????`;
+  return sub(
+    `arn:\${AWS::Partition}:secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:${reference}-??????`,
+  );
+}
+
+/**
+ * The function role's statements, from the file alone:
+ * - kubeconfig secrets it names: `secretsmanager:GetSecretValue`;
+ * - roles it names (ECR registries and S3 grants): `sts:AssumeRole`;
+ * - the delivery ledger: the DynamoDB actions the ledger uses, on its table;
+ * - only when some registry has no `roleArn` (its token is minted as the function itself):
+ *   `ecr:GetAuthorizationToken` (no resource-level permissions exist, hence `*`) and the pull actions on
+ *   that registry's repositories, since such a token can pull exactly what the function's role can.
+ * CloudWatch Logs statements come from the framework; metrics go through logs (EMF), so no
+ * `cloudwatch:PutMetricData`; `sqs:SendMessage` for the on-failure destination is added by the framework.
+ */
+export function functionRoleStatements(config: Config): IamStatement[] {
+  const registries = config.clusters.flatMap((cluster) => cluster.ecr?.registries ?? []);
+  const ownIdentity = registries.filter((registry) => registry.roleArn === undefined);
+  const roles = distinct([
+    ...registries.flatMap((registry) => (registry.roleArn ? [registry.roleArn] : [])),
+    ...config.clusters.flatMap((cluster) => cluster.s3.map((grant) => grant.roleArn)),
+  ]);
+  const secrets = distinct(config.clusters.map((cluster) => secretResource(cluster.kubeconfigSecret)));
+
+  const statements: IamStatement[] = [];
+  if (ownIdentity.length > 0) {
+    statements.push({
+      Sid: 'MintEcrTokensAsTheFunction',
+      Effect: 'Allow',
+      Action: ['ecr:GetAuthorizationToken'],
+      Resource: '*',
+    });
+    statements.push({
+      Sid: 'PullWithTheFunctionsOwnTokens',
+      Effect: 'Allow',
+      Action: [...ECR_PULL_ACTIONS],
+      Resource: distinct(
+        ownIdentity.map((registry) =>
+          sub(
+            `arn:\${AWS::Partition}:ecr:${registry.region}:${registry.accountId ?? `\${AWS::AccountId}`}:repository/*`,
+          ),
+        ),
+      ),
+    });
+  }
+  statements.push({
+    Sid: 'ReadKubeconfigs',
+    Effect: 'Allow',
+    Action: ['secretsmanager:GetSecretValue'],
+    Resource: secrets,
+  });
+  if (roles.length > 0) {
+    statements.push({
+      Sid: 'AssumeMintingRoles',
+      Effect: 'Allow',
+      Action: ['sts:AssumeRole'],
+      Resource: roles,
+    });
+  }
+  statements.push({
+    Sid: 'DeliveryLedger',
+    Effect: 'Allow',
+    Action: [
+      'dynamodb:BatchWriteItem',
+      'dynamodb:DeleteItem',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:Scan',
+    ],
+    Resource: { 'Fn::GetAtt': [LOGICAL_IDS.ledgerTable, 'Arn'] },
+  });
+  return statements;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Schedules and alarms
+// ---------------------------------------------------------------------------------------------------
+
+function rate(count: number, unit: 'minute' | 'hour'): string {
+  return `rate(${count} ${unit}${count === 1 ? '' : 's'})`;
+}
+
+/** Kinds some cluster of the file uses. */
+export function kindsInUse(config: Config): KindId[] {
+  const kinds: KindId[] = [];
+  if (config.clusters.some((cluster) => cluster.ecr !== undefined)) kinds.push('ecr');
+  if (config.clusters.some((cluster) => cluster.s3.length > 0)) kinds.push('s3');
+  return kinds;
+}
+
+/** The saved query's name, and the words the alarm descriptions use to point at it. */
+const QUERY_NAME_SUFFIX = 'cluster-failures-last-24h';
+
+/** Logs Insights: failures per cluster, with the last class and reason (run with a 24 h range). */
+export const CLUSTER_FAILURES_QUERY = [
+  'fields @timestamp, cluster, kind, namespace, secretName, failureClass, reason',
+  '| filter level = "ERROR" and ispresent(cluster)',
+  '| stats count(*) as failures, latest(failureClass) as lastFailureClass, latest(reason) as lastReason, max(@timestamp) as lastFailureAt by cluster',
+  '| sort failures desc',
+].join('\n');
+
+/** Where an alarm's reader finds out which clusters are concerned. */
+const WHERE_TO_LOOK =
+  `Which clusters: the CloudWatch dashboard \${AWS::StackName}, \`npx cred-courier ledger\`, and the saved ` +
+  `Logs Insights query \${AWS::StackName}/${QUERY_NAME_SUFFIX} (run it over the last 24 h).`;
+
+const metricsDimensions = (name: string, value: string): Cfn => [
+  { Name: 'service', Value: METRICS_SERVICE },
+  { Name: name, Value: value },
+];
+
+const alarmActions = () => ({
+  AlarmActions: [{ Ref: LOGICAL_IDS.alarmTopic }],
+  OKActions: [{ Ref: LOGICAL_IDS.alarmTopic }],
+});
+
+/** A validity-low alarm's period: the kind's schedule interval plus slack (see INGESTION_SLACK_SECONDS). */
+export function validityPeriodSeconds(intervalSeconds: number, timeoutSeconds: number): number {
+  const slack = timeoutSeconds + INGESTION_SLACK_SECONDS;
+  return Math.ceil((intervalSeconds + slack) / 60) * 60;
+}
+
+const KIND_TITLES: Record<KindId, string> = { ecr: 'ECR pull secrets', s3: 'S3 sessions' };
+
+function validityAlarm(kind: KindId, intervalSeconds: number, inputs: PackagingInputs) {
+  const threshold = VALIDITY_THRESHOLDS_SECONDS[kind];
+  const period = validityPeriodSeconds(intervalSeconds, inputs.timeoutSeconds);
+  return {
+    Type: 'AWS::CloudWatch::Alarm',
+    Properties: {
+      AlarmName: sub(`\${AWS::StackName}-${kind}-validity-low`),
+      AlarmDescription: sub(
+        `${KIND_TITLES[kind]}: some delivered credential has less than ${threshold} s of validity left, ` +
+          `or no run reported for ${period / 60} min (schedule stopped, function failing to start or deleted). ` +
+          `Credentials expire soon after. ${WHERE_TO_LOOK}`,
+      ),
+      Namespace: METRICS_NAMESPACE,
+      MetricName: METRIC_NAMES.minSecondsOfValidityLeft,
+      Dimensions: metricsDimensions('Kind', kind),
+      Statistic: 'Minimum',
+      Period: period,
+      EvaluationPeriods: 1,
+      DatapointsToAlarm: 1,
+      Threshold: threshold,
+      ComparisonOperator: 'LessThanThreshold',
+      // No datapoint means no run: that must alarm too.
+      TreatMissingData: 'breaching',
+      ...alarmActions(),
+    },
+  } as const;
+}
+
+function durationAlarm(inputs: PackagingInputs) {
+  const thresholdMs = Math.round(inputs.timeoutSeconds * 1000 * DURATION_ALARM_RATIO);
+  return {
+    Type: 'AWS::CloudWatch::Alarm',
+    Properties: {
+      AlarmName: sub(`\${AWS::StackName}-duration-near-timeout`),
+      AlarmDescription: sub(
+        `A run took more than ${DURATION_ALARM_RATIO * 100} % of the ${inputs.timeoutSeconds} s timeout ` +
+          `(${thresholdMs} ms). Near the timeout, clusters not reached are reported as deadline failures: ` +
+          `raise the timeout or concurrency, or look for slow clusters. ${WHERE_TO_LOOK}`,
+      ),
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Duration',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: LOGICAL_IDS.function } }],
+      Statistic: 'Maximum',
+      Period: 300,
+      EvaluationPeriods: 1,
+      Threshold: thresholdMs,
+      ComparisonOperator: 'GreaterThanThreshold',
+      TreatMissingData: 'notBreaching',
+      ...alarmActions(),
+    },
+  } as const;
+}
+
+/** A logical ID for a cluster: its name in PascalCase and a hash of the exact name (`a-1` and `a1` differ). */
+export function clusterLogicalId(name: string): string {
+  const pascal = name
+    .split('-')
+    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+    .join('');
+  return `${pascal}${createHash('sha256').update(name).digest('hex').slice(0, 8)}`;
+}
+
+/**
+ * One alarm per cluster on its `Failed` metric, summed over every failure class with a Metrics Insights
+ * query (the metric carries a `FailureClass` dimension, so a plain metric alarm would need one per class).
+ */
+function clusterFailingAlarm(cluster: string) {
+  const query =
+    `SELECT SUM(${METRIC_NAMES.failed}) FROM SCHEMA("${METRICS_NAMESPACE}", Cluster, FailureClass, service) ` +
+    `WHERE Cluster = '${cluster}' AND service = '${METRICS_SERVICE}'`;
+  return {
+    Type: 'AWS::CloudWatch::Alarm',
+    Properties: {
+      AlarmName: sub(`\${AWS::StackName}-cluster-${cluster}-failing`),
+      AlarmDescription: sub(
+        `Cluster ${cluster}: some delivery or prune failed in the last hour. ` +
+          `The failure class and reason: \`npx cred-courier ledger\` or the saved Logs Insights query ` +
+          `\${AWS::StackName}/${QUERY_NAME_SUFFIX}; the dashboard \${AWS::StackName} shows it over time.`,
+      ),
+      Metrics: [{ Id: 'failed', Expression: query, Period: 3600, ReturnData: true }],
+      EvaluationPeriods: 1,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      // Failed is only written when something failed: no datapoint is good news.
+      TreatMissingData: 'notBreaching',
+      ...alarmActions(),
+    },
+  } as const;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Dashboard and saved query
+// ---------------------------------------------------------------------------------------------------
+
+function dashboardBody(kinds: readonly KindId[], inputs: PackagingInputs): string {
+  const region = `\${AWS::Region}`;
+  const search = (schema: string, metric: string) =>
+    `SEARCH('{${METRICS_NAMESPACE},${schema}} MetricName="${metric}" service="${METRICS_SERVICE}"', 'Sum', 3600)`;
+  const validity = kinds.map((kind) => [
+    METRICS_NAMESPACE,
+    METRIC_NAMES.minSecondsOfValidityLeft,
+    'Kind',
+    kind,
+    'service',
+    METRICS_SERVICE,
+    { stat: 'Minimum', label: kind },
+  ]);
+  const widgets = [
+    {
+      type: 'text',
+      x: 0,
+      y: 0,
+      width: 24,
+      height: 2,
+      properties: {
+        markdown:
+          '## cred-courier\nPer-cluster detail: `npx cred-courier ledger` (every target, its expiry and last failure), ' +
+          `and the saved Logs Insights query **\${AWS::StackName}/${QUERY_NAME_SUFFIX}** (the table at the bottom).`,
+      },
+    },
+    {
+      type: 'metric',
+      x: 0,
+      y: 2,
+      width: 12,
+      height: 6,
+      properties: {
+        title: 'Secrets delivered per cluster (per hour)',
+        region,
+        view: 'timeSeries',
+        stacked: false,
+        metrics: [[{ expression: search('Cluster,service', METRIC_NAMES.delivered), id: 'delivered' }]],
+      },
+    },
+    {
+      type: 'metric',
+      x: 12,
+      y: 2,
+      width: 12,
+      height: 6,
+      properties: {
+        title: 'Failures per cluster and class (per hour)',
+        region,
+        view: 'timeSeries',
+        stacked: true,
+        metrics: [
+          [{ expression: search('Cluster,FailureClass,service', METRIC_NAMES.failed), id: 'failed' }],
+        ],
+      },
+    },
+    {
+      type: 'metric',
+      x: 0,
+      y: 8,
+      width: 12,
+      height: 6,
+      properties: {
+        title: 'Least validity left per kind (seconds)',
+        region,
+        view: 'timeSeries',
+        stacked: false,
+        period: 300,
+        metrics: validity,
+        annotations: {
+          horizontal: kinds.map((kind) => ({
+            label: `${kind} alarm`,
+            value: VALIDITY_THRESHOLDS_SECONDS[kind],
+          })),
+        },
+        yAxis: { left: { min: 0 } },
+      },
+    },
+    {
+      type: 'metric',
+      x: 12,
+      y: 8,
+      width: 12,
+      height: 6,
+      properties: {
+        title: 'Targets at risk and failing per kind',
+        region,
+        view: 'timeSeries',
+        stacked: false,
+        period: 300,
+        metrics: kinds.flatMap((kind) => [
+          [
+            METRICS_NAMESPACE,
+            METRIC_NAMES.targetsAtRisk,
+            'Kind',
+            kind,
+            'service',
+            METRICS_SERVICE,
+            { stat: 'Maximum', label: `${kind} at risk` },
+          ],
+          [
+            METRICS_NAMESPACE,
+            METRIC_NAMES.targetsFailed,
+            'Kind',
+            kind,
+            'service',
+            METRICS_SERVICE,
+            { stat: 'Maximum', label: `${kind} failing` },
+          ],
+        ]),
+      },
+    },
+    {
+      type: 'metric',
+      x: 0,
+      y: 14,
+      width: 12,
+      height: 6,
+      properties: {
+        title: 'Function: invocations, errors, throttles',
+        region,
+        view: 'timeSeries',
+        stacked: false,
+        period: 900,
+        stat: 'Sum',
+        metrics: ['Invocations', 'Errors', 'Throttles'].map((name) => [
+          'AWS/Lambda',
+          name,
+          'FunctionName',
+          `\${${LOGICAL_IDS.function}}`,
+        ]),
+      },
+    },
+    {
+      type: 'metric',
+      x: 12,
+      y: 14,
+      width: 12,
+      height: 6,
+      properties: {
+        title: 'Function duration (ms) and failed invocations in the dead-letter queue',
+        region,
+        view: 'timeSeries',
+        stacked: false,
+        period: 300,
+        metrics: [
+          ['AWS/Lambda', 'Duration', 'FunctionName', `\${${LOGICAL_IDS.function}}`, { stat: 'Maximum' }],
+          [
+            'AWS/SQS',
+            'ApproximateNumberOfMessagesVisible',
+            'QueueName',
+            `\${${LOGICAL_IDS.deadLetterQueue}.QueueName}`,
+            { stat: 'Maximum', yAxis: 'right' },
+          ],
+        ],
+        annotations: {
+          horizontal: [
+            {
+              label: 'duration alarm',
+              value: Math.round(inputs.timeoutSeconds * 1000 * DURATION_ALARM_RATIO),
+            },
+          ],
+        },
+      },
+    },
+    {
+      type: 'log',
+      x: 0,
+      y: 20,
+      width: 24,
+      height: 8,
+      properties: {
+        title: 'Cluster failures (the saved query; set the range to 24 h)',
+        region,
+        view: 'table',
+        query: `SOURCE '\${${LOGICAL_IDS.logGroup}}' | ${CLUSTER_FAILURES_QUERY.replaceAll('\n', ' ')}`,
+      },
+    },
+  ];
+  return JSON.stringify({ start: '-PT24H', widgets });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Everything
+// ---------------------------------------------------------------------------------------------------
+
+/** The fragments for a loaded file (pure). */
+export function fragmentsFor(config: Config, inputs: PackagingInputs): PackagingFragments {
+  const problem = scheduleProblem(config, inputs);
+  if (problem !== undefined) throw new PackagingError(problem);
+  const kinds = kindsInUse(config);
+  const intervals: Record<KindId, number> = {
+    ecr: inputs.ecrScheduleHours * 3600,
+    s3: inputs.s3ScheduleMinutes * 60,
+  };
+
+  const resources: Resources = {
+    DurationAlarm: durationAlarm(inputs),
+    ClusterFailuresQuery: {
+      Type: 'AWS::Logs::QueryDefinition',
+      Properties: {
+        Name: sub(`\${AWS::StackName}/${QUERY_NAME_SUFFIX}`),
+        LogGroupNames: [{ Ref: LOGICAL_IDS.logGroup }],
+        QueryString: CLUSTER_FAILURES_QUERY,
+      },
+    },
+    Dashboard: {
+      Type: 'AWS::CloudWatch::Dashboard',
+      Properties: {
+        DashboardName: sub(`\${AWS::StackName}`),
+        DashboardBody: sub(dashboardBody(kinds, inputs)),
+      },
+    },
+  };
+  for (const kind of kinds) {
+    resources[`${kind === 'ecr' ? 'Ecr' : 'S3'}ValidityLowAlarm`] = validityAlarm(
+      kind,
+      intervals[kind],
+      inputs,
+    );
+  }
+  if (inputs.perClusterAlarms) {
+    for (const cluster of config.clusters) {
+      resources[`ClusterFailing${clusterLogicalId(cluster.name)}Alarm`] = clusterFailingAlarm(cluster.name);
+    }
+  }
+  if (inputs.alarmEmail !== undefined) {
+    resources.AlarmEmailSubscription = {
+      Type: 'AWS::SNS::Subscription',
+      Properties: {
+        TopicArn: { Ref: LOGICAL_IDS.alarmTopic },
+        Protocol: 'email',
+        Endpoint: inputs.alarmEmail,
+      },
+    };
+  }
+
+  return {
+    iamStatements: functionRoleStatements(config),
+    schedules: {
+      ecr: { rate: rate(inputs.ecrScheduleHours, 'hour'), enabled: kinds.includes('ecr') },
+      s3: { rate: rate(inputs.s3ScheduleMinutes, 'minute'), enabled: kinds.includes('s3') },
+    },
+    resources: {
+      Resources: resources,
+      Outputs: {
+        DashboardName: { Description: 'CloudWatch dashboard of the deliveries', Value: { Ref: 'Dashboard' } },
+      },
+    },
+  };
+}
+
+/**
+ * Validates the params and the registration file and returns the fragments. `serviceDir` is the folder
+ * holding serverless.yml, against which a relative `config` is read; messages name it as given.
+ * @throws ConfigError (the CLI's messages) or PackagingError.
+ */
+export async function packagingFragments(raw: RawInputs, serviceDir: string): Promise<PackagingFragments> {
+  const inputs = parseInputs(raw);
+  const absolute = resolve(serviceDir, inputs.configFile);
+  // Read through the path as given when it already points there, so messages match `cred-courier validate`.
+  const file =
+    isAbsolute(inputs.configFile) || resolve(inputs.configFile) === absolute
+      ? inputs.configFile
+      : relative(process.cwd(), absolute);
+  return fragmentsFor(await loadConfig(file), inputs);
+}

@@ -1,0 +1,364 @@
+/**
+ * `sls package` for real (osls, offline) on a three-cluster registration file, then the generated
+ * CloudFormation: runtime, schedules, asynchronous invocation, ledger, the function role statement by
+ * statement, the alarms, the dashboard; then cfn-lint and checkov on it. Runs on a copy of the project
+ * (see sls.ts); no AWS credentials, no rig.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLUSTER_FAILURES_QUERY, functionRoleStatements } from '../../../scripts/serverless-config.ts';
+import { parseConfig } from '../../../src/config/load.ts';
+import {
+  findTool,
+  PROJECT_ROOT,
+  type ProjectCopy,
+  projectCopy,
+  type Resource,
+  readTemplate,
+  resourcesOfType,
+  runTool,
+  SAMPLE_CONFIG,
+  SLS_TIMEOUT_MS,
+  type SlsResult,
+  slsPackage,
+  TEMPLATE_FILE,
+  type Template,
+} from './sls.ts';
+
+const CI = process.env.CI === 'true';
+
+let project: ProjectCopy;
+let packaged: SlsResult;
+let template: Template;
+
+beforeAll(async () => {
+  project = projectCopy();
+  const config = project.write('sample-clusters.yaml', SAMPLE_CONFIG);
+  packaged = await slsPackage(project.dir, { config });
+  if (packaged.code !== 0) throw new Error(`sls package failed:\n${packaged.output}`);
+  template = readTemplate(project.dir);
+}, SLS_TIMEOUT_MS);
+
+afterAll(() => project?.remove());
+
+const sub = (text: string) => ({ 'Fn::Sub': text });
+const props = (resource: Resource | undefined) => resource?.Properties ?? {};
+
+describe('sls package of a three-cluster registration file', () => {
+  it('packages the bundle, its source map and the registration file given by the config param', () => {
+    expect(packaged.output).toContain('Service packaged');
+    expect(existsSync(join(project.dir, '.serverless/cred-courier.zip'))).toBe(true);
+    // The build plugin ran with the param's file, and copied it where the function reads it.
+    expect(packaged.output).toContain('sample-clusters.yaml');
+    expect(existsSync(join(project.dir, 'dist/distribute.mjs'))).toBe(true);
+    expect(existsSync(join(project.dir, 'dist/distribute.mjs.map'))).toBe(true);
+  });
+
+  it('runs on nodejs24.x, arm64, with the ledger table and the packaged registration file in its environment', () => {
+    const fn = props(template.Resources.DistributeLambdaFunction);
+    expect(fn.Runtime).toBe('nodejs24.x');
+    expect(fn.Architectures).toEqual(['arm64']);
+    expect(fn.Handler).toBe('dist/distribute.handler');
+    expect(fn.Timeout).toBe(300);
+    const variables = (fn.Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(variables.CRED_COURIER_LEDGER_TABLE).toEqual({ Ref: 'LedgerTable' });
+    expect(variables.CRED_COURIER_CONFIG).toBe('dist/config/clusters.yaml');
+  });
+
+  it('keeps the logs for the configured retention', () => {
+    expect(props(template.Resources.DistributeLogGroup).RetentionInDays).toBe(30);
+  });
+
+  it('schedules ECR every 4 hours and S3 every 15 minutes, each with its kinds as input', () => {
+    const rules = resourcesOfType(template, 'AWS::Events::Rule').map(([, rule]) => ({
+      rate: rule.Properties.ScheduleExpression,
+      state: rule.Properties.State,
+      input: JSON.parse(String((rule.Properties.Targets as { Input: string }[])[0]?.Input)),
+    }));
+    expect(rules).toHaveLength(2);
+    expect(rules).toContainEqual({ rate: 'rate(4 hours)', state: 'ENABLED', input: { kinds: ['ecr'] } });
+    expect(rules).toContainEqual({ rate: 'rate(15 minutes)', state: 'ENABLED', input: { kinds: ['s3'] } });
+  });
+
+  it('invokes asynchronously without retry, and sends failures to an encrypted SQS queue', () => {
+    const [config] = resourcesOfType(template, 'AWS::Lambda::EventInvokeConfig').map(([, r]) => r.Properties);
+    expect(config?.MaximumRetryAttempts).toBe(0);
+    expect(config?.MaximumEventAgeInSeconds).toBe(3600);
+    expect(config?.DestinationConfig).toEqual({
+      OnFailure: { Destination: { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] } },
+    });
+    expect(template.Resources.DeadLetterQueue?.Type).toBe('AWS::SQS::Queue');
+    expect(props(template.Resources.DeadLetterQueue).SqsManagedSseEnabled).toBe(true);
+  });
+
+  it('keeps the ledger in an on-demand table with point-in-time recovery and encryption, keyed by target', () => {
+    const table = template.Resources.LedgerTable;
+    expect(table?.Type).toBe('AWS::DynamoDB::Table');
+    expect(props(table)).toMatchObject({
+      BillingMode: 'PAY_PER_REQUEST',
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      SSESpecification: { SSEEnabled: true },
+      KeySchema: [{ AttributeName: 'target', KeyType: 'HASH' }],
+      AttributeDefinitions: [{ AttributeName: 'target', AttributeType: 'S' }],
+    });
+  });
+});
+
+describe('the function role', () => {
+  interface Statement {
+    readonly Sid?: string;
+    readonly Effect: string;
+    readonly Action: string | readonly string[];
+    readonly Resource: unknown;
+  }
+
+  const statements = (): Statement[] => {
+    const role = props(template.Resources.IamRoleLambdaExecution);
+    const policies = role.Policies as { PolicyDocument: { Statement: Statement[] } }[];
+    expect(policies).toHaveLength(1);
+    expect(role.ManagedPolicyArns ?? []).toEqual([]);
+    return policies[0]?.PolicyDocument.Statement ?? [];
+  };
+  const actionsOf = (statement: Statement) => [statement.Action].flat();
+
+  it('allows exactly the actions the registration file needs, and nothing else', () => {
+    const actions = statements().flatMap(actionsOf).sort();
+    expect(actions).toEqual(
+      [
+        // The framework's log statements.
+        'logs:CreateLogGroup',
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+        'logs:TagResource',
+        // Derived from the file.
+        'ecr:GetAuthorizationToken',
+        'ecr:BatchCheckLayerAvailability',
+        'ecr:BatchGetImage',
+        'ecr:GetDownloadUrlForLayer',
+        'secretsmanager:GetSecretValue',
+        'sts:AssumeRole',
+        'dynamodb:BatchWriteItem',
+        'dynamodb:DeleteItem',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:Scan',
+        // The on-failure destination, added by the framework.
+        'sqs:SendMessage',
+      ].sort(),
+    );
+    expect(statements().every((s) => s.Effect === 'Allow')).toBe(true);
+    expect(actions).not.toContain('cloudwatch:PutMetricData');
+  });
+
+  it('uses "*" only for ecr:GetAuthorizationToken', () => {
+    const wildcard = statements().filter((s) => [s.Resource].flat().includes('*'));
+    expect(wildcard.map(actionsOf)).toEqual([['ecr:GetAuthorizationToken']]);
+  });
+
+  it('reads only the kubeconfig secrets the file names: names and partial ARNs with the suffix wildcard, full ARNs as given', () => {
+    const secrets = statements().filter((s) => actionsOf(s).includes('secretsmanager:GetSecretValue'));
+    expect(secrets).toHaveLength(1);
+    expect(secrets[0]?.Resource).toEqual(
+      expect.arrayContaining([
+        sub(
+          `arn:\${AWS::Partition}:secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:cred-courier/clusters/gke-prod-??????`,
+        ),
+        'arn:aws:secretsmanager:us-east-1:444455556666:secret:cred-courier/clusters/aks-staging-AbCdEf',
+        'arn:aws:secretsmanager:eu-west-1:111122223333:secret:cred-courier/clusters/k3s-edge-??????',
+      ]),
+    );
+    expect(secrets[0]?.Resource).toHaveLength(3);
+  });
+
+  it('assumes only the roles the file names (ECR registries and S3 grants), each once', () => {
+    const assume = statements().filter((s) => actionsOf(s).includes('sts:AssumeRole'));
+    expect(assume).toHaveLength(1);
+    expect(assume[0]?.Resource).toEqual([
+      'arn:aws:iam::111122223333:role/cred-courier-ecr-pull',
+      'arn:aws:iam::111122223333:role/cred-courier-s3-exports',
+      'arn:aws:iam::111122223333:role/cred-courier-s3-reports',
+    ]);
+  });
+
+  it('pulls only from registries whose tokens it mints as itself', () => {
+    const pull = statements().filter((s) => actionsOf(s).includes('ecr:BatchGetImage'));
+    expect(pull).toHaveLength(1);
+    expect(pull[0]?.Resource).toEqual([
+      sub(`arn:\${AWS::Partition}:ecr:eu-central-1:\${AWS::AccountId}:repository/*`),
+      sub(`arn:\${AWS::Partition}:ecr:us-east-1:444455556666:repository/*`),
+    ]);
+  });
+
+  it('uses the ledger table only, and sends only to the dead-letter queue', () => {
+    const ledger = statements().filter((s) => actionsOf(s).some((a) => a.startsWith('dynamodb:')));
+    expect(ledger.map((s) => s.Resource)).toEqual([{ 'Fn::GetAtt': ['LedgerTable', 'Arn'] }]);
+    const sqs = statements().filter((s) => actionsOf(s).includes('sqs:SendMessage'));
+    expect(sqs.map((s) => s.Resource)).toEqual([{ 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] }]);
+  });
+
+  it('is the derivation of scripts/serverless-config.ts, statement for statement', () => {
+    const derived = functionRoleStatements(parseConfig(SAMPLE_CONFIG, 'sample.yaml'));
+    const generated = statements().filter((s) => s.Sid !== undefined);
+    expect(generated).toEqual(JSON.parse(JSON.stringify(derived)));
+  });
+});
+
+describe('alarms and dashboard', () => {
+  const alarms = () => resourcesOfType(template, 'AWS::CloudWatch::Alarm');
+  const validityAlarms = () =>
+    alarms().filter(([, alarm]) => alarm.Properties.MetricName === 'MinSecondsOfValidityLeft');
+  const kindOf = (alarm: Resource) =>
+    (alarm.Properties.Dimensions as { Name: string; Value: string }[]).find((d) => d.Name === 'Kind')?.Value;
+
+  it('has exactly one validity-low alarm per kind, breaching on missing data, at 4 h (ECR) and 20 min (S3)', () => {
+    const byKind = new Map(validityAlarms().map(([, alarm]) => [kindOf(alarm), alarm.Properties]));
+    expect(validityAlarms()).toHaveLength(2);
+    for (const [kind, threshold] of [
+      ['ecr', 14_400],
+      ['s3', 1_200],
+    ] as const) {
+      expect(byKind.get(kind)).toMatchObject({
+        Namespace: 'CredCourier',
+        Statistic: 'Minimum',
+        Threshold: threshold,
+        ComparisonOperator: 'LessThanThreshold',
+        TreatMissingData: 'breaching',
+        EvaluationPeriods: 1,
+        Dimensions: [
+          { Name: 'service', Value: 'cred-courier' },
+          { Name: 'Kind', Value: kind },
+        ],
+        AlarmActions: [{ Ref: 'AlarmTopic' }],
+      });
+    }
+    // A period a little longer than each schedule's interval, so every window holds a run.
+    const ecrPeriod = Number(byKind.get('ecr')?.Period);
+    const s3Period = Number(byKind.get('s3')?.Period);
+    expect(ecrPeriod).toBeGreaterThan(4 * 3600);
+    expect(ecrPeriod).toBeLessThanOrEqual(4 * 3600 + 900);
+    expect(s3Period).toBeGreaterThan(15 * 60);
+    expect(s3Period).toBeLessThanOrEqual(30 * 60);
+  });
+
+  it('says where to see which clusters, and saves that Logs Insights query', () => {
+    for (const [, alarm] of validityAlarms()) {
+      const description = (alarm.Properties.AlarmDescription as { 'Fn::Sub': string })['Fn::Sub'];
+      expect(description).toContain(`dashboard \${AWS::StackName}`);
+      expect(description).toContain('cred-courier ledger');
+      expect(description).toContain(`\${AWS::StackName}/cluster-failures-last-24h`);
+      expect(description.length).toBeLessThanOrEqual(1024);
+    }
+    const [[, query] = []] = resourcesOfType(template, 'AWS::Logs::QueryDefinition');
+    expect(props(query)).toEqual({
+      Name: sub(`\${AWS::StackName}/cluster-failures-last-24h`),
+      LogGroupNames: [{ Ref: 'DistributeLogGroup' }],
+      QueryString: CLUSTER_FAILURES_QUERY,
+    });
+  });
+
+  it('alarms on errors, throttles, a duration near the timeout and dead letters, all to one encrypted topic', () => {
+    const byMetric = new Map(alarms().map(([, alarm]) => [alarm.Properties.MetricName, alarm.Properties]));
+    expect(byMetric.get('Errors')).toMatchObject({
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
+    expect(byMetric.get('Throttles')).toMatchObject({
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
+    expect(byMetric.get('Duration')).toMatchObject({
+      Threshold: 240_000, // 80 % of 300 s
+      ComparisonOperator: 'GreaterThanThreshold',
+      Statistic: 'Maximum',
+    });
+    expect(byMetric.get('ApproximateNumberOfMessagesVisible')).toMatchObject({
+      Namespace: 'AWS/SQS',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
+    const topics = resourcesOfType(template, 'AWS::SNS::Topic');
+    expect(topics.map(([id]) => id)).toEqual(['AlarmTopic']);
+    expect(props(template.Resources.AlarmTopic).KmsMasterKeyId).toEqual({
+      'Fn::GetAtt': ['AlarmTopicKey', 'Arn'],
+    });
+    for (const [, alarm] of alarms()) expect(alarm.Properties.AlarmActions).toEqual([{ Ref: 'AlarmTopic' }]);
+    // No per-cluster alarms and no email subscription unless asked for.
+    expect(alarms()).toHaveLength(6);
+    expect(resourcesOfType(template, 'AWS::SNS::Subscription')).toEqual([]);
+  });
+
+  it('draws deliveries and failures per cluster with SEARCH, and validity per kind', () => {
+    const body = (props(template.Resources.Dashboard).DashboardBody as { 'Fn::Sub': string })['Fn::Sub'];
+    const dashboard = JSON.parse(body) as { widgets: { properties: { metrics?: unknown } }[] };
+    const metrics = JSON.stringify(dashboard.widgets.map((w) => w.properties.metrics ?? []));
+    expect(metrics).toContain('SEARCH(\'{CredCourier,Cluster,service} MetricName=\\"Delivered\\"');
+    expect(metrics).toContain('SEARCH(\'{CredCourier,Cluster,FailureClass,service} MetricName=\\"Failed\\"');
+    expect(metrics).toContain('["CredCourier","MinSecondsOfValidityLeft","Kind","ecr"');
+    expect(metrics).toContain('["CredCourier","MinSecondsOfValidityLeft","Kind","s3"');
+  });
+});
+
+describe('static analysis of the generated template', () => {
+  const templatePath = () => join(project.dir, TEMPLATE_FILE);
+
+  it(
+    'passes cfn-lint without errors',
+    async (context) => {
+      const cfnLint = findTool(['cfn-lint']);
+      if (cfnLint === undefined) {
+        if (CI) throw new Error('cfn-lint is not installed (CI=true): install it (pip install cfn-lint)');
+        console.warn('skipping cfn-lint: not installed (pip install cfn-lint)');
+        context.skip();
+        return;
+      }
+      const result = await runTool(cfnLint, [
+        '--format',
+        'json',
+        '--non-zero-exit-code',
+        'none',
+        templatePath(),
+      ]);
+      const findings = JSON.parse(result.output.trim() || '[]') as {
+        Level: string;
+        Rule: { Id: string };
+        Message: string;
+      }[];
+      for (const finding of findings)
+        console.warn(`cfn-lint ${finding.Level} ${finding.Rule.Id}: ${finding.Message}`);
+      expect(findings.filter((f) => f.Level === 'Error')).toEqual([]);
+    },
+    SLS_TIMEOUT_MS,
+  );
+
+  it(
+    'passes checkov, every suppression carrying its reason',
+    async (context) => {
+      const checkov = findTool([join(PROJECT_ROOT, '.cache/checkov-venv/bin/checkov'), 'checkov']);
+      if (checkov === undefined) {
+        if (CI)
+          throw new Error('checkov is not installed (CI=true): .ci/run installs it into .cache/checkov-venv');
+        console.warn('skipping checkov: not in .cache/checkov-venv nor on PATH (see .ci/run)');
+        context.skip();
+        return;
+      }
+      const result = await runTool(checkov, [
+        '-f',
+        templatePath(),
+        '--framework',
+        'cloudformation',
+        '--quiet',
+        '--compact',
+        '--skip-download',
+      ]);
+      expect(result.output).toMatch(/Failed checks: 0\b/);
+      expect(result.code, result.output).toBe(0);
+      for (const [id, resource] of Object.entries(template.Resources)) {
+        for (const skip of resource.Metadata?.checkov?.skip ?? []) {
+          expect(skip.comment.length, `${id} ${skip.id} needs a reason`).toBeGreaterThan(40);
+        }
+      }
+    },
+    SLS_TIMEOUT_MS,
+  );
+});

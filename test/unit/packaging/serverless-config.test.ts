@@ -1,0 +1,185 @@
+/**
+ * The package-time derivations of scripts/serverless-config.ts, without osls: params, the function
+ * role's statements, alarm periods, logical IDs; and the ready-made IAM documents in deploy/.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  clusterLogicalId,
+  fragmentsFor,
+  functionRoleStatements,
+  MAX_ECR_SCHEDULE_HOURS,
+  PackagingError,
+  type PackagingInputs,
+  parseInputs,
+  secretResource,
+  validityPeriodSeconds,
+} from '../../../scripts/serverless-config.ts';
+import { parseConfig } from '../../../src/config/load.ts';
+import { ECR_PULL_ACTIONS } from '../../../src/kinds/ecr/policy.ts';
+import { S3_ACTIONS } from '../../../src/kinds/s3/policy.ts';
+import { PROJECT_ROOT, SAMPLE_CONFIG } from './sls.ts';
+
+const INPUTS: PackagingInputs = {
+  configFile: 'sample.yaml',
+  ecrScheduleHours: 4,
+  s3ScheduleMinutes: 15,
+  timeoutSeconds: 300,
+  perClusterAlarms: false,
+};
+
+const sample = () => parseConfig(SAMPLE_CONFIG, 'sample.yaml');
+
+function packagingProblem(action: () => unknown): string {
+  try {
+    action();
+  } catch (error) {
+    expect(error).toBeInstanceOf(PackagingError);
+    return (error as Error).message;
+  }
+  throw new Error('expected a PackagingError');
+}
+
+describe('parseInputs', () => {
+  it('accepts params as the command line gives them (strings) and as serverless.yml defaults them', () => {
+    expect(
+      parseInputs({
+        config: 'config/clusters.yaml',
+        ecrScheduleHours: '6',
+        s3ScheduleMinutes: 15,
+        timeout: 300,
+        alarmEmail: '',
+        perClusterAlarms: 'true',
+      }),
+    ).toEqual({
+      configFile: 'config/clusters.yaml',
+      ecrScheduleHours: 6,
+      s3ScheduleMinutes: 15,
+      timeoutSeconds: 300,
+      perClusterAlarms: true,
+    });
+  });
+
+  it('reports every invalid param at once', () => {
+    const message = packagingProblem(() =>
+      parseInputs({
+        config: '',
+        ecrScheduleHours: 8,
+        s3ScheduleMinutes: '15.5',
+        timeout: 300,
+        alarmEmail: 'x',
+      }),
+    );
+    expect(message).toMatch(/^4 problems:/);
+    expect(message).toContain('param config:');
+    expect(message).toContain(
+      `param ecrScheduleHours: expected an integer from 1 to ${MAX_ECR_SCHEDULE_HOURS}`,
+    );
+    expect(message).toContain('param s3ScheduleMinutes: expected an integer from 1 to 60');
+    expect(message).toContain('param alarmEmail:');
+  });
+
+  it('caps the ECR interval so a healthy token never falls under the 4 h alarm threshold', () => {
+    expect(MAX_ECR_SCHEDULE_HOURS).toBe(7);
+  });
+});
+
+describe('functionRoleStatements', () => {
+  it('maps a secret name to its ARN pattern, keeps a full ARN, and completes a partial one', () => {
+    expect(secretResource('clusters/a')).toEqual({
+      'Fn::Sub': `arn:\${AWS::Partition}:secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:clusters/a-??????`,
+    });
+    const full = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:clusters/a-AbC123';
+    expect(secretResource(full)).toBe(full);
+    expect(secretResource('arn:aws:secretsmanager:eu-west-1:111122223333:secret:clusters/a')).toBe(
+      'arn:aws:secretsmanager:eu-west-1:111122223333:secret:clusters/a-??????',
+    );
+  });
+
+  it('lists each role and secret once, in a stable order', () => {
+    const statements = functionRoleStatements(sample());
+    expect(statements.map((s) => s.Sid)).toEqual([
+      'MintEcrTokensAsTheFunction',
+      'PullWithTheFunctionsOwnTokens',
+      'ReadKubeconfigs',
+      'AssumeMintingRoles',
+      'DeliveryLedger',
+    ]);
+    const roles = statements.find((s) => s.Sid === 'AssumeMintingRoles')?.Resource;
+    expect(roles).toEqual([...new Set(roles as string[])]);
+    expect(roles).toHaveLength(3);
+    expect(functionRoleStatements(sample())).toEqual(statements);
+  });
+
+  it('leaves out sts:AssumeRole and the ECR statements when nothing needs them', () => {
+    const config = parseConfig(
+      'clusters:\n  - name: a\n    kubeconfigSecret: k/a\n    namespaces:\n      names: [x]\n',
+      'plain.yaml',
+    );
+    expect(functionRoleStatements(config).map((s) => s.Sid)).toEqual(['ReadKubeconfigs', 'DeliveryLedger']);
+  });
+});
+
+describe('alarms', () => {
+  it('gives validity alarms a period of the interval plus the timeout and 5 min, in whole minutes', () => {
+    expect(validityPeriodSeconds(4 * 3600, 300)).toBe(4 * 3600 + 600);
+    expect(validityPeriodSeconds(15 * 60, 300)).toBe(25 * 60);
+    expect(validityPeriodSeconds(15 * 60, 45)).toBe(21 * 60);
+  });
+
+  it('derives the Duration threshold from the timeout', () => {
+    const alarm = fragmentsFor(sample(), { ...INPUTS, timeoutSeconds: 120 }).resources.Resources
+      .DurationAlarm;
+    expect(alarm?.Properties.Threshold).toBe(96_000);
+  });
+
+  it('names per-cluster alarms uniquely, even for names that differ only in dashes', () => {
+    expect(clusterLogicalId('a-1')).not.toBe(clusterLogicalId('a1'));
+    expect(clusterLogicalId('gke-prod')).toMatch(/^GkeProd[0-9a-f]{8}$/);
+  });
+
+  it('refuses an S3 schedule that differs from the file', () => {
+    expect(packagingProblem(() => fragmentsFor(sample(), { ...INPUTS, s3ScheduleMinutes: 10 }))).toContain(
+      'param s3ScheduleMinutes (10) differs from settings.s3IntervalMinutes (15) in sample.yaml',
+    );
+  });
+});
+
+describe('deploy/ IAM documents', () => {
+  const read = (name: string) => JSON.parse(readFileSync(join(PROJECT_ROOT, 'deploy', name), 'utf8'));
+  const FILES = ['ecr-pull-role-policy.json', 's3-access-role-policy.json', 'assume-role-trust-policy.json'];
+
+  it('use documentation account IDs only', () => {
+    for (const name of FILES) {
+      const accounts = JSON.stringify(read(name)).match(/\d{12}/g) ?? [];
+      expect(accounts.length, name).toBeGreaterThan(0);
+      for (const account of accounts) expect(['111122223333', '123456789012']).toContain(account);
+    }
+  });
+
+  it('give the ECR role exactly what a token needs to pull', () => {
+    const policy = read('ecr-pull-role-policy.json');
+    const actions = policy.Statement.flatMap((s: { Action: string | string[] }) => [s.Action].flat()).sort();
+    expect(actions).toEqual(['ecr:GetAuthorizationToken', ...ECR_PULL_ACTIONS].sort());
+  });
+
+  it('give the example S3 role what a read grant needs', () => {
+    const policy = read('s3-access-role-policy.json');
+    const actions = policy.Statement.flatMap((s: { Action: string | string[] }) => [s.Action].flat()).sort();
+    const read_ = S3_ACTIONS.read;
+    expect(actions).toEqual([...read_.object, ...read_.bucket, ...read_.kms].sort());
+  });
+
+  it('let only the function role assume the roles', () => {
+    const trust = read('assume-role-trust-policy.json');
+    expect(trust.Statement).toHaveLength(1);
+    expect(trust.Statement[0]).toMatchObject({
+      Effect: 'Allow',
+      Action: 'sts:AssumeRole',
+      Condition: {
+        ArnEquals: { 'aws:PrincipalArn': expect.stringMatching(/:role\/cred-courier-.+-lambdaRole$/) },
+      },
+    });
+  });
+});
