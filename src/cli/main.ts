@@ -13,6 +13,11 @@ import { describeFailure } from '../report/classify.ts';
 import { previewDelivery } from '../run/preview.ts';
 import { runDelivery } from '../run/run.ts';
 import type { RunResult } from '../run/types.ts';
+import { addCheckCommand } from './commands/check.ts';
+import { addRbacCommand } from './commands/rbac.ts';
+import { addRegisterCommand } from './commands/register.ts';
+import { addStatusCommand } from './commands/status.ts';
+import { addUnregisterCommand } from './commands/unregister.ts';
 import {
   cliLogger,
   ledgerText,
@@ -181,6 +186,17 @@ export function buildProgram(): Command {
       const config = await loadConfig(options.config);
       process.stdout.write(`${options.config}: valid, ${config.clusters.length} cluster(s)\n`);
     });
+
+  // Registration: rbac, register, check, status, unregister (src/cli/commands/).
+  for (const add of [
+    addRbacCommand,
+    addRegisterCommand,
+    addCheckCommand,
+    addStatusCommand,
+    addUnregisterCommand,
+  ]) {
+    add(program);
+  }
 
   return program;
 }

@@ -11,6 +11,7 @@ import { type AwsClients, defaultAwsClients } from '../../src/aws/clients.ts';
 import { secretsManagerKubeconfigs } from '../../src/aws/kubeconfig-store.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import type { Config } from '../../src/config/types.ts';
+import { inventoryRules, namespaceListingRules, secretRules } from '../../src/register/rbac.ts';
 import { memoryLogger } from '../../src/report/logger.ts';
 import { Redactor } from '../../src/report/redact.ts';
 import { type RunOptions, runDelivery } from '../../src/run/run.ts';
@@ -18,42 +19,16 @@ import { createRestrictedAccount, ensureNamespace, type PolicyRule } from '../ri
 import type { RigCluster } from '../rig/rig.ts';
 import { uniqueName } from './rig-context.ts';
 
-/** The permissions delivery needs in one target namespace (what #6 generates as RBAC). */
+/** The permissions delivery needs in one target namespace: the rules `cred-courier rbac` generates. */
 export function deliveryRules(
   secretNames: readonly string[],
   serviceAccounts: readonly string[],
 ): PolicyRule[] {
-  return [
-    { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
-    {
-      apiGroups: [''],
-      resources: ['secrets'],
-      verbs: ['get', 'patch', 'delete'],
-      resourceNames: [...secretNames],
-    },
-    ...(serviceAccounts.length > 0
-      ? [
-          {
-            apiGroups: [''],
-            resources: ['serviceaccounts'],
-            verbs: ['get', 'patch'],
-            resourceNames: [...serviceAccounts],
-          },
-        ]
-      : []),
-  ];
+  return secretRules({ secretNames, serviceAccounts });
 }
 
-/** The permissions on the inventory in the control namespace. */
-export const INVENTORY_RULES: PolicyRule[] = [
-  { apiGroups: [''], resources: ['configmaps'], verbs: ['create'] },
-  {
-    apiGroups: [''],
-    resources: ['configmaps'],
-    verbs: ['get', 'update'],
-    resourceNames: ['cred-courier-inventory'],
-  },
-];
+/** The permissions on the inventory in the control namespace, as generated. */
+export const INVENTORY_RULES: PolicyRule[] = inventoryRules();
 
 export interface RegisteredCluster {
   readonly name: string;
@@ -88,9 +63,7 @@ export async function registerCluster(
     name: 'cred-courier',
     rules: deliveryRules(options.secretNames, options.serviceAccounts ?? ['default']),
     ruleNamespaces: options.namespaces,
-    ...(options.listNamespaces
-      ? { clusterRules: [{ apiGroups: [''], resources: ['namespaces'], verbs: ['get', 'list'] }] }
-      : {}),
+    ...(options.listNamespaces ? { clusterRules: namespaceListingRules() } : {}),
   });
   // The inventory rules, in the control namespace.
   await createRestrictedAccount(rigCluster, {

@@ -1,0 +1,35 @@
+/**
+ * `cred-courier check [<cluster>...]`: whether each stored kubeconfig still does everything delivery
+ * needs. Exit 1 when any check is not ok (a warning such as a token expiring within 7 days included).
+ */
+import type { Command } from 'commander';
+import { loadConfig } from '../../config/load.ts';
+import { type CheckReport, checkClusters } from '../../register/check.ts';
+import { EXIT, mark, print, type SharedOptions, storedKubeconfigs, withSharedOptions } from './common.ts';
+
+export function checkText(report: CheckReport): string {
+  const lines: string[] = [];
+  for (const cluster of report.clusters) {
+    lines.push(`${cluster.cluster}: ${cluster.ok ? 'ok' : 'PROBLEMS'}`);
+    for (const item of cluster.items) lines.push(`  ${mark(item.status)} ${item.check}: ${item.detail}`);
+  }
+  lines.push(report.ok ? 'ok' : 'FAILED: some check is not ok');
+  return lines.join('\n');
+}
+
+export function addCheckCommand(program: Command): void {
+  withSharedOptions(
+    program.command('check'),
+    'accepted for symmetry; check never writes (its probe is a server-side dry run)',
+  )
+    .argument('[clusters...]', 'cluster names (default: all)')
+    .description(
+      'check each stored kubeconfig: reachability, TLS, identity, token expiry, every permission delivery needs, the secret guard',
+    )
+    .action(async (clusters: string[], options: SharedOptions) => {
+      const config = await loadConfig(options.config);
+      const report = await checkClusters({ config, clusters, kubeconfigs: storedKubeconfigs() });
+      print(options.output, report, () => checkText(report));
+      process.exitCode = report.ok ? EXIT.ok : EXIT.failed;
+    });
+}

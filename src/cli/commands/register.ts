@@ -1,0 +1,153 @@
+/**
+ * `cred-courier register <cluster> --kubeconfig FILE`: with the operator's admin kubeconfig, apply the
+ * cluster's RBAC, mint a token for cred-courier's ServiceAccount, verify a minimal kubeconfig holding it,
+ * store that in Secrets Manager and add or update the cluster's entry in the registration file. The
+ * admin kubeconfig is used for this command only and never stored.
+ */
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { CredCourierError } from '../../errors.ts';
+import { loadAdminKubeconfig } from '../../register/admin.ts';
+import { type RegisterReport, registerCluster, type TokenMode } from '../../register/register.ts';
+import { parseLifetime } from '../../register/token.ts';
+import {
+  commaList,
+  EXIT,
+  mark,
+  print,
+  type SharedOptions,
+  secretsWriter,
+  withSharedOptions,
+} from './common.ts';
+
+interface RegisterCliOptions extends SharedOptions {
+  readonly kubeconfig: string;
+  readonly context?: string;
+  readonly rbac: 'apply' | 'skip';
+  readonly tokenLifetime: number;
+  readonly longLivedToken: boolean;
+  readonly rotate: boolean;
+  readonly server?: string;
+  readonly namespaces?: string[];
+  readonly kubeconfigSecret?: string;
+  readonly secretName?: string;
+  readonly ecrRegistry?: { accountId?: string; region: string }[];
+  readonly serviceAccounts?: string[];
+}
+
+function lifetime(value: string): number {
+  try {
+    return parseLifetime(value);
+  } catch (error) {
+    throw new InvalidArgumentError(error instanceof CredCourierError ? error.message : String(error));
+  }
+}
+
+/** `eu-west-1` or `111122223333:eu-west-1`. */
+function registry(value: string, previous: { accountId?: string; region: string }[] = []) {
+  const match = /^(?:(\d{12}):)?([a-z]{2}(?:-[a-z]+)+-\d)$/.exec(value.trim());
+  if (!match?.[2])
+    throw new InvalidArgumentError(
+      `expected [account:]region such as 111122223333:eu-west-1, got ${JSON.stringify(value)}`,
+    );
+  return [...previous, { ...(match[1] ? { accountId: match[1] } : {}), region: match[2] }];
+}
+
+export function registerText(report: RegisterReport): string {
+  const lines = [`register ${report.cluster}${report.dryRun ? ' (dry run: nothing written)' : ''}`];
+  lines.push(`  config      ${report.config.file}: ${report.config.action}`);
+  for (const [index, entry] of report.rbac.entries()) {
+    lines.push(`  ${index === 0 ? 'rbac' : '    '}        ${entry.object}: ${entry.action}`);
+  }
+  const expiry = report.token.expiresAt
+    ? `, expires ${report.token.expiresAt}`
+    : report.token.kind === 'long-lived'
+      ? ', no expiry'
+      : '';
+  lines.push(
+    `  token       ${report.token.action} (${report.token.kind}${expiry})${report.token.revokedLongLivedToken ? '; long-lived token Secret deleted (revoked)' : ''}`,
+  );
+  lines.push(`  stored      ${report.kubeconfigSecret.secretId}: ${report.kubeconfigSecret.action}`);
+  for (const [index, item] of (report.verification?.items ?? []).entries()) {
+    lines.push(
+      `  ${index === 0 ? 'verified' : '        '}    ${mark(item.status)} ${item.check}: ${item.detail}`,
+    );
+  }
+  for (const warning of report.warnings) lines.push(`  warning: ${warning}`);
+  lines.push(report.ok ? 'ok' : 'FAILED');
+  return lines.join('\n');
+}
+
+export function addRegisterCommand(program: Command): void {
+  withSharedOptions(
+    program.command('register'),
+    'show what would be applied, minted, stored and edited; write nothing',
+  )
+    .argument('<cluster>', 'cluster name (a DNS label); added to the registration file when new')
+    .description(
+      'make a cluster ready for delivery with the admin kubeconfig, store its own kubeconfig, and record it',
+    )
+    .requiredOption('--kubeconfig <file>', "the operator's admin kubeconfig (used now, never stored)")
+    .option('--context <name>', 'context of the admin kubeconfig (default: its current context)')
+    .addOption(
+      new Option('--rbac <mode>', 'apply the RBAC, or skip it (applied another way)')
+        .choices(['apply', 'skip'])
+        .default('apply'),
+    )
+    .addOption(
+      new Option('--token-lifetime <duration>', 'TokenRequest lifetime (d, h, m, s)')
+        .default(lifetime('8760h'), '8760h')
+        .argParser(lifetime),
+    )
+    .addOption(
+      new Option(
+        '--long-lived-token',
+        'a non-expiring token Secret instead (revocable by deleting it)',
+      ).conflicts('tokenLifetime'),
+    )
+    .option('--rotate', 'mint a new token and store a new version even if the stored one still works', false)
+    .option('--server <url>', "server URL cred-courier uses (default: the admin kubeconfig's)")
+    .option(
+      '--namespaces <list>',
+      'namespaces.names, comma-separated (required for a new cluster)',
+      commaList,
+    )
+    .option(
+      '--kubeconfig-secret <name>',
+      'Secrets Manager name (new cluster default: cred-courier/clusters/<cluster>)',
+    )
+    .option('--secret-name <name>', 'ecr.secretName (default ecr-pull when not in defaults)')
+    .option('--ecr-registry <[account:]region>', 'ecr.registries entry (repeatable)', registry)
+    .option('--service-accounts <list>', 'ecr.serviceAccounts, comma-separated', commaList)
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ cred-courier register gke-prod --kubeconfig ~/.kube/config --context gke_prod\n' +
+        '  $ cred-courier register k3s-lab --kubeconfig lab.yaml --namespaces app,web --ecr-registry 111122223333:eu-west-1\n' +
+        '  $ cred-courier register gke-prod --kubeconfig ~/.kube/config --rotate',
+    )
+    .action(async (cluster: string, options: RegisterCliOptions) => {
+      const admin = loadAdminKubeconfig(options.kubeconfig, options.context);
+      const token: TokenMode = options.longLivedToken
+        ? { kind: 'long-lived' }
+        : { kind: 'token-request', seconds: options.tokenLifetime };
+      const report = await registerCluster({
+        configFile: options.config,
+        cluster,
+        admin,
+        ...(options.server ? { server: options.server } : {}),
+        rbac: options.rbac,
+        token,
+        rotate: options.rotate,
+        dryRun: options.dryRun,
+        entry: {
+          ...(options.namespaces ? { namespaces: options.namespaces } : {}),
+          ...(options.kubeconfigSecret ? { kubeconfigSecret: options.kubeconfigSecret } : {}),
+          ...(options.secretName ? { ecrSecretName: options.secretName } : {}),
+          ...(options.ecrRegistry ? { ecrRegistries: options.ecrRegistry } : {}),
+          ...(options.serviceAccounts ? { ecrServiceAccounts: options.serviceAccounts } : {}),
+        },
+        secrets: secretsWriter(),
+      });
+      print(options.output, report, () => registerText(report));
+      process.exitCode = report.ok ? EXIT.ok : EXIT.failed;
+    });
+}

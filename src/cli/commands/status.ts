@@ -1,0 +1,55 @@
+/**
+ * `cred-courier status [<cluster>...]`: each of cred-courier's Secrets per cluster and namespace with
+ * its kind, issue and expiry times, time left and ServiceAccount references. Exit 1 when anything is
+ * expired, missing, not cred-courier's, unreadable or unreferenced.
+ */
+import type { Command } from 'commander';
+import { loadConfig } from '../../config/load.ts';
+import { clusterStatus, isProblem, type StatusReport } from '../../register/status.ts';
+import {
+  EXIT,
+  formatSeconds,
+  print,
+  type SharedOptions,
+  storedKubeconfigs,
+  withSharedOptions,
+} from './common.ts';
+
+export function statusText(report: StatusReport): string {
+  const lines: string[] = [];
+  for (const cluster of report.clusters) {
+    const failure = cluster.failure
+      ? ` unreachable: ${cluster.failure.failureClass}: ${cluster.failure.message}`
+      : '';
+    lines.push(`${cluster.cluster}:${failure}`);
+    for (const secret of cluster.secrets) {
+      const accounts = Object.entries(secret.serviceAccounts ?? {})
+        .map(([name, state]) => `${name}:${state}`)
+        .join(' ');
+      const times = secret.expiresAt
+        ? `  issued ${secret.issuedAt ?? '?'}  expires ${secret.expiresAt}${secret.secondsLeft === undefined ? '' : ` (${formatSeconds(secret.secondsLeft)}${secret.secondsLeft > 0 ? ' left' : ''})`}`
+        : '';
+      const problem = isProblem(secret) ? '✗' : '✓';
+      lines.push(
+        `  ${problem} ${secret.state.padEnd(10)} ${secret.kind.padEnd(3)} ${secret.namespace}/${secret.secretName}${times}${accounts ? `  [${accounts}]` : ''}${secret.failure ? `  ${secret.failure.failureClass}: ${secret.failure.message}` : ''}`,
+      );
+    }
+    if (!cluster.failure && cluster.secrets.length === 0) lines.push('  (nothing selected)');
+  }
+  lines.push(report.ok ? 'ok' : 'FAILED: something is expired, missing or unreferenced');
+  return lines.join('\n');
+}
+
+export function addStatusCommand(program: Command): void {
+  withSharedOptions(program.command('status'), 'accepted for symmetry; status only reads')
+    .argument('[clusters...]', 'cluster names (default: all)')
+    .description(
+      "show each delivered Secret's kind, expiry and ServiceAccount references, per cluster and namespace",
+    )
+    .action(async (clusters: string[], options: SharedOptions) => {
+      const config = await loadConfig(options.config);
+      const report = await clusterStatus({ config, clusters, kubeconfigs: storedKubeconfigs() });
+      print(options.output, report, () => statusText(report));
+      process.exitCode = report.ok ? EXIT.ok : EXIT.failed;
+    });
+}

@@ -1,0 +1,428 @@
+/**
+ * `unregister`: take a cluster out of cred-courier, leaving nothing of cred-courier's behind.
+ *
+ * 1. With the stored kubeconfig (the delivery identity, which may do exactly this): every Secret
+ *    cred-courier delivered there — those the config selects and those the inventory lists — is taken
+ *    out of the ServiceAccounts' imagePullSecrets and deleted, only if it carries the managed-by label.
+ * 2. The inventory is deleted (with the admin kubeconfig; the delivery identity may only empty it).
+ * 3. Unless `keepRbac`, with the admin kubeconfig: the RBAC objects, the secret guard, the token Secret,
+ *    the ServiceAccount (revoking every token issued for it) and the control namespace if cred-courier
+ *    created it — each only if labelled as this cluster's.
+ * 4. The stored kubeconfig is scheduled for deletion (a recovery window, never forced).
+ * 5. The entry leaves the registration file; other entries and comments stay byte for byte.
+ *
+ * A failure on the cluster stops before steps 4 and 5 (so the command can be run again), unless
+ * `force` (a cluster that no longer exists).
+ */
+import type { KubeconfigSource } from '../aws/kubeconfig-store.ts';
+import {
+  type DeletionAction,
+  describeStoredSecret,
+  type SecretsWriterApi,
+  scheduleKubeconfigDeletion,
+} from '../aws/kubeconfig-writer.ts';
+import { clusterFields, type EditAction, removeCluster } from '../config/edit.ts';
+import { parseConfig } from '../config/load.ts';
+import type { ClusterSpec, Settings } from '../config/types.ts';
+import { CredCourierError } from '../errors.ts';
+import type { KindId } from '../kinds/kind.ts';
+import { LABELS, MANAGER } from '../kinds/metadata.ts';
+import { createKubeApis, type KubeApis } from '../kube/apis.ts';
+import {
+  type ApplicableObject,
+  deleteOwnedObject,
+  describeObject,
+  isUnservedKind,
+  listLabelled,
+} from '../kube/apply.ts';
+import {
+  INVENTORY_NAME,
+  type Inventory,
+  parseInventoryEntry,
+  readInventory,
+  writeInventory,
+} from '../kube/inventory.ts';
+import { deleteOwnedSecret, readSecretHead } from '../kube/secrets.ts';
+import { referencesPullSecret, removePullSecretReference } from '../kube/service-accounts.ts';
+import { deleteTokenSecret } from '../kube/tokens.ts';
+import { planRun } from '../plan/plan.ts';
+import { classify, describeFailure } from '../report/classify.ts';
+import { Redactor } from '../report/redact.ts';
+import { resolveNamespaces } from '../run/connect.ts';
+import type { Failure } from '../run/types.ts';
+import type { AdminAccess } from './admin.ts';
+import { rbacManifests, SERVICE_ACCOUNT, TOKEN_SECRET } from './rbac.ts';
+import { readConfigText, writeConfigText } from './register.ts';
+import { storedAccess } from './stored.ts';
+
+export interface UnregisterOptions {
+  readonly configFile: string;
+  readonly cluster: string;
+  /** Needed to remove RBAC and the control namespace; optional with `keepRbac`. */
+  readonly admin?: AdminAccess;
+  readonly keepRbac: boolean;
+  readonly dryRun: boolean;
+  /** Go on with Secrets Manager and the file even when the cluster could not be cleaned. */
+  readonly force: boolean;
+  /** Days Secrets Manager keeps the kubeconfig restorable (7-30). */
+  readonly recoveryWindowDays: number;
+  readonly kubeconfigs: KubeconfigSource;
+  readonly secrets: SecretsWriterApi;
+  readonly redactor?: Redactor;
+}
+
+export type RemovalAction = 'deleted' | 'absent' | 'not-owned' | 'would-delete' | 'failed';
+
+export interface UnregisterReport {
+  readonly cluster: string;
+  readonly ok: boolean;
+  readonly dryRun: boolean;
+  readonly secrets: readonly {
+    readonly kind: KindId;
+    readonly namespace: string;
+    readonly secretName: string;
+    readonly action: RemovalAction;
+    readonly failure?: Failure;
+  }[];
+  readonly serviceAccounts: readonly {
+    readonly namespace: string;
+    readonly name: string;
+    readonly secretName: string;
+    readonly action: 'removed' | 'absent' | 'would-remove' | 'failed';
+  }[];
+  readonly inventory: 'deleted' | 'emptied' | 'absent' | 'not-owned' | 'would-delete' | 'failed';
+  readonly rbac: readonly {
+    readonly object: string;
+    readonly action: 'deleted' | 'absent' | 'foreign' | 'kept' | 'would-delete' | 'failed';
+  }[];
+  readonly kubeconfigSecret: {
+    readonly secretId: string;
+    readonly action: DeletionAction | 'would-schedule' | 'skipped';
+    readonly deletionDate?: string;
+  };
+  readonly config: { readonly file: string; readonly action: EditAction | 'kept' };
+  readonly warnings: readonly string[];
+}
+
+export async function unregisterCluster(options: UnregisterOptions): Promise<UnregisterReport> {
+  const redactor = options.redactor ?? new Redactor();
+  if (!options.keepRbac && !options.admin) {
+    throw new CredCourierError(
+      'removing the RBAC needs the admin kubeconfig (--kubeconfig FILE); or pass --keep-rbac to leave it (and the control namespace) in place',
+    );
+  }
+  const text = await readConfigText(options.configFile);
+  if (!clusterFields(text, options.cluster, options.configFile)) {
+    // Already unregistered (or never registered): nothing to do, which is success (idempotence).
+    return {
+      cluster: options.cluster,
+      ok: true,
+      dryRun: options.dryRun,
+      secrets: [],
+      serviceAccounts: [],
+      inventory: 'absent',
+      rbac: [],
+      kubeconfigSecret: { secretId: '', action: 'skipped' },
+      config: { file: options.configFile, action: 'absent' },
+      warnings: [`${options.configFile} has no cluster named ${options.cluster}: nothing to unregister`],
+    };
+  }
+  const config = parseConfig(text, options.configFile);
+  const spec = config.clusters.find((c) => c.name === options.cluster);
+  if (!spec) throw new CredCourierError(`${options.configFile}: cluster ${options.cluster} not resolved`);
+  const settings = config.settings;
+  const warnings: string[] = [];
+  const failureOf = (error: unknown): Failure => ({
+    failureClass: classify(error),
+    message: redactor.scrub(describeFailure(error)),
+  });
+  const timeout = settings.requestTimeoutSeconds * 1000;
+  const admin = options.admin
+    ? createKubeApis(options.admin.kubeConfig, { requestTimeoutMs: timeout })
+    : undefined;
+
+  // The delivery identity when it still works; the admin's otherwise.
+  let worker: KubeApis | undefined;
+  let inventory: Inventory | undefined;
+  let clusterFailure: Failure | undefined;
+  try {
+    const text = await options.kubeconfigs.get(spec.name, spec.kubeconfigSecret);
+    worker = storedAccess(spec, settings, text, redactor).apis;
+    inventory = await readInventory(worker.core, settings.controlNamespace);
+  } catch (error) {
+    if (admin) {
+      warnings.push(
+        `the stored kubeconfig does not work (${failureOf(error).message}); using the admin kubeconfig`,
+      );
+      worker = admin;
+      inventory = await readInventory(admin.core, settings.controlNamespace).catch(() => undefined);
+    } else {
+      clusterFailure = failureOf(error);
+    }
+  }
+
+  const secrets: UnregisterReport['secrets'][number][] = [];
+  const serviceAccounts: UnregisterReport['serviceAccounts'][number][] = [];
+  let inventoryAction: UnregisterReport['inventory'] = 'absent';
+  if (worker) {
+    try {
+      await removeSecrets(worker);
+    } catch (error) {
+      clusterFailure = failureOf(error);
+    }
+    inventoryAction = await removeInventory();
+  }
+  const rbac = options.keepRbac ? [] : admin ? await removeRbac(admin, spec, settings) : [];
+  const cleaned =
+    !clusterFailure &&
+    secrets.every((s) => s.action !== 'failed') &&
+    serviceAccounts.every((s) => s.action !== 'failed') &&
+    inventoryAction !== 'failed' &&
+    rbac.every((r) => r.action !== 'failed');
+  if (clusterFailure) warnings.push(`cluster: ${clusterFailure.failureClass}: ${clusterFailure.message}`);
+
+  const proceed = cleaned || options.force;
+  if (!proceed) {
+    warnings.push(
+      'the cluster was not fully cleaned: the stored kubeconfig and the config entry are kept (run again, or --force)',
+    );
+  }
+  const secretId = spec.kubeconfigSecret;
+  let kubeconfigSecret: UnregisterReport['kubeconfigSecret'] = { secretId, action: 'skipped' };
+  if (proceed) {
+    if (options.dryRun) {
+      const state = await describeStoredSecret(options.secrets, secretId);
+      kubeconfigSecret = {
+        secretId,
+        action: !state.exists ? 'absent' : state.deletedDate ? 'already-scheduled' : 'would-schedule',
+      };
+    } else {
+      const result = await scheduleKubeconfigDeletion(options.secrets, secretId, options.recoveryWindowDays);
+      kubeconfigSecret = {
+        secretId,
+        action: result.action,
+        ...(result.deletionDate ? { deletionDate: result.deletionDate.toISOString() } : {}),
+      };
+    }
+  }
+  let configAction: UnregisterReport['config']['action'] = 'kept';
+  if (proceed) {
+    const edit = removeCluster(text, spec.name, options.configFile);
+    configAction = edit.action;
+    if (!options.dryRun && edit.action === 'removed') await writeConfigText(options.configFile, edit.text);
+    if (edit.action === 'removed' && config.clusters.length === 1) {
+      warnings.push(`${options.configFile} now lists no cluster; validation fails until one is added`);
+    }
+  }
+  return {
+    cluster: spec.name,
+    ok: cleaned,
+    dryRun: options.dryRun,
+    secrets,
+    serviceAccounts,
+    inventory: inventoryAction,
+    rbac,
+    kubeconfigSecret,
+    config: { file: options.configFile, action: configAction },
+    warnings,
+  };
+
+  /** Every Secret the config selects or the inventory lists: references first, then the Secret. */
+  async function removeSecrets(apis: KubeApis): Promise<void> {
+    const targets = new Map<
+      string,
+      { kind: KindId; namespace: string; secretName: string; serviceAccounts: readonly string[] }
+    >();
+    const plan = planRun(config, { clusters: [spec?.name ?? ''] });
+    const ecrAccounts = spec?.ecr?.serviceAccounts ?? [];
+    const namespaces = await resolveNamespaces(
+      apis.core,
+      spec?.namespaces ?? { names: [], exclude: [] },
+    ).catch(() => [] as string[]);
+    for (const { kind, target } of plan.clusters[0]?.targets ?? []) {
+      const targetNamespaces = target.namespaces
+        ? namespaces.filter((ns) => target.namespaces?.includes(ns))
+        : namespaces;
+      for (const namespace of targetNamespaces) {
+        targets.set(`${namespace}/${target.secretName}`, {
+          kind: kind.id,
+          namespace,
+          secretName: target.secretName,
+          serviceAccounts: target.serviceAccounts,
+        });
+      }
+    }
+    for (const [kind, entries] of inventory?.entries ?? []) {
+      for (const entry of entries) {
+        if (targets.has(entry)) continue;
+        const { namespace, secretName } = parseInventoryEntry(entry);
+        targets.set(entry, {
+          kind: kind as KindId,
+          namespace,
+          secretName,
+          serviceAccounts: kind === 'ecr' ? ecrAccounts : [],
+        });
+      }
+    }
+    for (const target of targets.values()) {
+      const { kind, namespace, secretName } = target;
+      try {
+        for (const account of target.serviceAccounts) {
+          serviceAccounts.push({
+            namespace,
+            name: account,
+            secretName,
+            action: await removeReference(apis, namespace, account, secretName),
+          });
+        }
+        secrets.push({
+          kind,
+          namespace,
+          secretName,
+          action: await removeSecret(apis, namespace, secretName),
+        });
+      } catch (error) {
+        // A namespace the delivery identity no longer reaches (its Role is gone): the admin may.
+        if (admin && apis !== admin && classify(error) === 'forbidden') {
+          try {
+            for (const account of target.serviceAccounts) {
+              serviceAccounts.push({
+                namespace,
+                name: account,
+                secretName,
+                action: await removeReference(admin, namespace, account, secretName),
+              });
+            }
+            secrets.push({
+              kind,
+              namespace,
+              secretName,
+              action: await removeSecret(admin, namespace, secretName),
+            });
+            continue;
+          } catch (adminError) {
+            secrets.push({ kind, namespace, secretName, action: 'failed', failure: failureOf(adminError) });
+            continue;
+          }
+        }
+        secrets.push({ kind, namespace, secretName, action: 'failed', failure: failureOf(error) });
+      }
+    }
+  }
+
+  async function removeReference(apis: KubeApis, namespace: string, account: string, secretName: string) {
+    if (options.dryRun) {
+      const present = await referencesPullSecret(apis.core, namespace, account, secretName);
+      return present ? ('would-remove' as const) : ('absent' as const);
+    }
+    const action = await removePullSecretReference(apis.core, namespace, account, secretName);
+    return action === 'removed' ? ('removed' as const) : ('absent' as const);
+  }
+
+  async function removeSecret(apis: KubeApis, namespace: string, secretName: string): Promise<RemovalAction> {
+    const head = await readSecretHead(apis.core, namespace, secretName);
+    if (!head) return 'absent';
+    if (!head.owned) return 'not-owned';
+    if (options.dryRun) return 'would-delete';
+    return (await deleteOwnedSecret(apis.core, namespace, secretName)) ? 'deleted' : 'absent';
+  }
+
+  async function removeInventory(): Promise<UnregisterReport['inventory']> {
+    const control = settings.controlNamespace;
+    const header = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: INVENTORY_NAME, namespace: control },
+    };
+    try {
+      if (admin) {
+        const action = await deleteOwnedObject(admin.objects, header, { dryRun: options.dryRun });
+        if (action === 'foreign') return 'not-owned';
+        return action === 'deleted' && options.dryRun ? 'would-delete' : action;
+      }
+      // The delivery identity may not delete it (no such permission): it empties it instead.
+      if (!inventory || inventory.entries.size === 0 || !worker) return 'absent';
+      if (options.dryRun) return 'would-delete';
+      const empty = new Map([...inventory.entries.keys()].map((kind) => [kind as KindId, [] as string[]]));
+      await writeInventory(worker.core, control, inventory, empty);
+      warnings.push('the inventory was emptied, not deleted (deleting it needs --kubeconfig)');
+      return 'emptied';
+    } catch (error) {
+      warnings.push(`inventory: ${failureOf(error).message}`);
+      return 'failed';
+    }
+  }
+
+  /**
+   * The generated objects and any other object labelled as this cluster's (from an older config), the
+   * token Secret, the ServiceAccount, then the control namespace: namespaced objects before the
+   * namespace, bindings before roles.
+   */
+  async function removeRbac(
+    apis: KubeApis,
+    cluster: ClusterSpec,
+    current: Settings,
+  ): Promise<UnregisterReport['rbac'][number][]> {
+    const results: UnregisterReport['rbac'][number][] = [];
+    const labels = { [LABELS.managedBy]: MANAGER, [LABELS.cluster]: cluster.name };
+    const generated = rbacManifests(cluster, current);
+    const objects = new Map<string, Pick<ApplicableObject, 'apiVersion' | 'kind' | 'metadata'>>();
+    const kinds: [string, string][] = [
+      ['admissionregistration.k8s.io/v1', 'ValidatingAdmissionPolicyBinding'],
+      ['admissionregistration.k8s.io/v1', 'ValidatingAdmissionPolicy'],
+      ['rbac.authorization.k8s.io/v1', 'ClusterRoleBinding'],
+      ['rbac.authorization.k8s.io/v1', 'ClusterRole'],
+      ['rbac.authorization.k8s.io/v1', 'RoleBinding'],
+      ['rbac.authorization.k8s.io/v1', 'Role'],
+    ];
+    for (const [apiVersion, kind] of kinds) {
+      for (const manifest of generated.filter((m) => m.kind === kind))
+        objects.set(describeObject(manifest), manifest);
+      try {
+        for (const found of await listLabelled(apis.objects, apiVersion, kind, labels))
+          objects.set(describeObject(found), found);
+      } catch (error) {
+        if (!isUnservedKind(error)) warnings.push(`listing ${kind}: ${failureOf(error).message}`);
+      }
+    }
+    const control = current.controlNamespace;
+    const ordered = [
+      ...[...objects.values()].sort((a, b) => kindRank(a.kind) - kindRank(b.kind)),
+      { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: SERVICE_ACCOUNT, namespace: control } },
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: control } },
+    ];
+    if (!options.dryRun) {
+      const revoked = await deleteTokenSecret(apis.core, control, TOKEN_SECRET, SERVICE_ACCOUNT).catch(
+        () => false,
+      );
+      if (revoked) results.push({ object: `Secret ${control}/${TOKEN_SECRET}`, action: 'deleted' });
+    }
+    for (const object of ordered) {
+      try {
+        const action = await deleteOwnedObject(apis.objects, object, {
+          dryRun: options.dryRun,
+          requireLabels: labels,
+        });
+        results.push({
+          object: describeObject(object),
+          action: action === 'deleted' && options.dryRun ? 'would-delete' : action,
+        });
+      } catch (error) {
+        if (isUnservedKind(error)) continue;
+        results.push({ object: describeObject(object), action: 'failed' });
+        warnings.push(`${describeObject(object)}: ${failureOf(error).message}`);
+      }
+    }
+    return results;
+  }
+}
+
+const KIND_ORDER = [
+  'ValidatingAdmissionPolicyBinding',
+  'ValidatingAdmissionPolicy',
+  'ClusterRoleBinding',
+  'ClusterRole',
+  'RoleBinding',
+  'Role',
+];
+const kindRank = (kind: string) => KIND_ORDER.indexOf(kind);

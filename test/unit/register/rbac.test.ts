@@ -1,0 +1,262 @@
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../../src/config/load.ts';
+import type { ClusterSpec, Config } from '../../../src/config/types.ts';
+import {
+  deliveryScope,
+  type Manifest,
+  objectName,
+  type PolicyRule,
+  rbacManifests,
+  requiredPermissions,
+} from '../../../src/register/rbac.ts';
+
+const ROLE = 'arn:aws:iam::111122223333:role/s3';
+
+/** A file with one exact-names cluster and one glob cluster, both with ECR and S3 grants. */
+const FILE = `
+settings:
+  controlNamespace: cc-system
+clusters:
+  - name: exact
+    kubeconfigSecret: k/exact
+    namespaces: { names: [app, web, kube-system, legacy], exclude: [legacy] }
+    ecr: { secretName: ecr-pull, registries: [{ region: eu-west-1 }], serviceAccounts: [default, builder] }
+    s3:
+      - { secretName: reports, roleArn: "${ROLE}", region: eu-west-1, buckets: [{ bucket: bkt-1, access: read }] }
+      - { secretName: exports, roleArn: "${ROLE}", region: eu-west-1, namespaces: [web], buckets: [{ bucket: bkt-2, access: write }] }
+  - name: globbed
+    kubeconfigSecret: k/globbed
+    namespaces: { names: ["team-*", data], selector: "env=prod" }
+    ecr: { secretName: ecr-pull, registries: [{ region: eu-west-1 }] }
+    s3:
+      - { secretName: raw, roleArn: "${ROLE}", region: eu-west-1, namespaces: [data], buckets: [{ bucket: bkt-3, access: readwrite }] }
+  - name: s3-only
+    kubeconfigSecret: k/s3only
+    namespaces: { names: [app] }
+    s3:
+      - { secretName: reports, roleArn: "${ROLE}", region: eu-west-1, buckets: [{ bucket: bkt-1, access: read }] }
+`;
+
+const config: Config = parseConfig(FILE, 'test.yaml');
+const cluster = (name: string): ClusterSpec => {
+  const found = config.clusters.find((c) => c.name === name);
+  if (!found) throw new Error(name);
+  return found;
+};
+const find = (manifests: readonly Manifest[], kind: string, namespace?: string) =>
+  manifests.find((m) => m.kind === kind && m.metadata.namespace === namespace);
+const rulesOf = (manifests: readonly Manifest[], kind: string, namespace?: string, name?: string) =>
+  manifests.find(
+    (m) =>
+      m.kind === kind &&
+      m.metadata.namespace === namespace &&
+      (name === undefined || m.metadata.name === name),
+  )?.rules as PolicyRule[] | undefined;
+
+describe('rbacManifests', () => {
+  it('gives each exactly named namespace a Role with exactly what delivery does there', () => {
+    // Act
+    const manifests = rbacManifests(cluster('exact'), config.settings);
+
+    // Assess
+    expect(manifests.map((m) => `${m.kind} ${m.metadata.namespace ?? ''}/${m.metadata.name}`)).toEqual([
+      'Namespace /cc-system',
+      'ServiceAccount cc-system/cred-courier',
+      'Role cc-system/cred-courier-cc-system',
+      'RoleBinding cc-system/cred-courier-cc-system',
+      'Role app/cred-courier-cc-system',
+      'RoleBinding app/cred-courier-cc-system',
+      'Role kube-system/cred-courier-cc-system',
+      'RoleBinding kube-system/cred-courier-cc-system',
+      'Role web/cred-courier-cc-system',
+      'RoleBinding web/cred-courier-cc-system',
+      'ValidatingAdmissionPolicy /cred-courier-cc-system-secret-guard',
+      'ValidatingAdmissionPolicyBinding /cred-courier-cc-system-secret-guard',
+    ]);
+    expect(rulesOf(manifests, 'Role', 'cc-system')).toEqual([
+      { apiGroups: [''], resources: ['configmaps'], verbs: ['create'] },
+      {
+        apiGroups: [''],
+        resources: ['configmaps'],
+        verbs: ['get', 'update'],
+        resourceNames: ['cred-courier-inventory'],
+      },
+    ]);
+    expect(rulesOf(manifests, 'Role', 'app')).toEqual([
+      { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
+      {
+        apiGroups: [''],
+        resources: ['secrets'],
+        verbs: ['get', 'patch', 'delete'],
+        resourceNames: ['ecr-pull', 'reports'],
+      },
+      {
+        apiGroups: [''],
+        resources: ['serviceaccounts'],
+        verbs: ['get', 'patch'],
+        resourceNames: ['builder', 'default'],
+      },
+    ]);
+    // The grant naming web adds its Secret there only.
+    expect(rulesOf(manifests, 'Role', 'web')?.[1]?.resourceNames).toEqual(['ecr-pull', 'exports', 'reports']);
+    expect(find(manifests, 'Role', 'legacy')).toBeUndefined();
+    expect(manifests.some((m) => m.kind.startsWith('Cluster'))).toBe(false);
+    expect(find(manifests, 'RoleBinding', 'app')).toMatchObject({
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'cred-courier-cc-system' },
+      subjects: [{ kind: 'ServiceAccount', name: 'cred-courier', namespace: 'cc-system' }],
+    });
+    for (const manifest of manifests) {
+      expect(manifest.metadata.labels).toEqual({
+        'app.kubernetes.io/managed-by': 'cred-courier',
+        'cred-courier.io/cluster': 'exact',
+      });
+    }
+  });
+
+  it('with globs or a selector, binds the name-scoped rules cluster-wide and adds namespace listing', () => {
+    // Act
+    const manifests = rbacManifests(cluster('globbed'), config.settings);
+
+    // Assess
+    expect(rulesOf(manifests, 'ClusterRole', undefined, 'cred-courier-cc-system-list-namespaces')).toEqual([
+      { apiGroups: [''], resources: ['namespaces'], verbs: ['list'] },
+    ]);
+    expect(rulesOf(manifests, 'ClusterRole', undefined, 'cred-courier-cc-system-delivery')).toEqual([
+      { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
+      {
+        apiGroups: [''],
+        resources: ['secrets'],
+        verbs: ['get', 'patch', 'delete'],
+        resourceNames: ['ecr-pull'],
+      },
+      {
+        apiGroups: [''],
+        resources: ['serviceaccounts'],
+        verbs: ['get', 'patch'],
+        resourceNames: ['default'],
+      },
+    ]);
+    expect(manifests.filter((m) => m.kind === 'ClusterRoleBinding').map((m) => m.roleRef)).toEqual([
+      {
+        apiGroup: 'rbac.authorization.k8s.io',
+        kind: 'ClusterRole',
+        name: 'cred-courier-cc-system-list-namespaces',
+      },
+      { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cred-courier-cc-system-delivery' },
+    ]);
+    // A grant naming its namespaces keeps namespace-scoped rules for its own Secret.
+    expect(rulesOf(manifests, 'Role', 'data')).toEqual([
+      { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
+      { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'patch', 'delete'], resourceNames: ['raw'] },
+    ]);
+  });
+
+  it('never grants list or watch on Secrets, nor any Secret verb but create without resourceNames', () => {
+    for (const spec of config.clusters) {
+      const rules = rbacManifests(spec, config.settings).flatMap(
+        (m) => (m.rules as PolicyRule[] | undefined) ?? [],
+      );
+      for (const rule of rules.filter((r) => r.resources.includes('secrets'))) {
+        expect(rule.verbs).not.toContain('list');
+        expect(rule.verbs).not.toContain('watch');
+        if (!rule.resourceNames) expect(rule.verbs).toEqual(['create']);
+      }
+      for (const rule of rules.filter((r) => !r.resourceNames)) {
+        expect(['create', 'list']).toContain(rule.verbs.join(','));
+      }
+    }
+  });
+
+  it("gives ServiceAccount rules only where ECR applies and a guard for the cluster's own names and types", () => {
+    // Act
+    const manifests = rbacManifests(cluster('s3-only'), config.settings);
+
+    // Assess
+    expect(rulesOf(manifests, 'Role', 'app')?.some((r) => r.resources.includes('serviceaccounts'))).toBe(
+      false,
+    );
+    const policy = find(manifests, 'ValidatingAdmissionPolicy') as
+      | { spec: Record<string, unknown> }
+      | undefined;
+    expect(policy?.spec).toMatchObject({
+      failurePolicy: 'Fail',
+      matchConditions: [
+        { expression: "request.userInfo.username == 'system:serviceaccount:cc-system:cred-courier'" },
+      ],
+      validations: [
+        { expression: "object.metadata.name in ['reports']" },
+        { expression: "object.type in ['Opaque']" },
+        {
+          expression: expect.stringContaining(
+            "object.metadata.labels['app.kubernetes.io/managed-by'] == 'cred-courier'",
+          ),
+        },
+      ],
+    });
+    expect(find(manifests, 'ValidatingAdmissionPolicyBinding')).toMatchObject({
+      spec: { policyName: 'cred-courier-cc-system-secret-guard', validationActions: ['Deny'] },
+    });
+  });
+});
+
+describe('deliveryScope and requiredPermissions', () => {
+  it('knows exact namespaces from the file and leaves glob namespaces to the cluster', () => {
+    expect([...deliveryScope(cluster('exact'), config.settings).namespaced.keys()]).toEqual([
+      'app',
+      'kube-system',
+      'web',
+    ]);
+    const globbed = deliveryScope(cluster('globbed'), config.settings);
+    expect(globbed.listsNamespaces).toBe(true);
+    expect(globbed.clusterWide?.secretNames).toEqual(['ecr-pull']);
+  });
+
+  it('lists every permission delivery needs in the resolved namespaces, and namespace listing for globs', () => {
+    // Act
+    const exact = requiredPermissions(cluster('exact'), config.settings, ['app']);
+    const globbed = requiredPermissions(cluster('globbed'), config.settings, ['data', 'team-a']);
+
+    // Assess
+    expect(
+      exact.map((p) => `${p.verb} ${p.resource}${p.name ? `/${p.name}` : ''} ${p.namespace ?? '*'}`),
+    ).toEqual([
+      'create configmaps cc-system',
+      'get configmaps/cred-courier-inventory cc-system',
+      'update configmaps/cred-courier-inventory cc-system',
+      'create secrets app',
+      'get secrets/ecr-pull app',
+      'patch secrets/ecr-pull app',
+      'delete secrets/ecr-pull app',
+      'get secrets/reports app',
+      'patch secrets/reports app',
+      'delete secrets/reports app',
+      'get serviceaccounts/builder app',
+      'patch serviceaccounts/builder app',
+      'get serviceaccounts/default app',
+      'patch serviceaccounts/default app',
+    ]);
+    expect(globbed).toContainEqual({ verb: 'list', resource: 'namespaces', group: '' });
+    expect(globbed).toContainEqual({
+      verb: 'get',
+      resource: 'secrets',
+      group: '',
+      namespace: 'data',
+      name: 'raw',
+    });
+    expect(globbed).not.toContainEqual({
+      verb: 'get',
+      resource: 'secrets',
+      group: '',
+      namespace: 'team-a',
+      name: 'raw',
+    });
+  });
+});
+
+describe('objectName', () => {
+  it('is plain with the default control namespace and carries any other', () => {
+    expect(objectName('cred-courier')).toBe('cred-courier');
+    expect(objectName('cred-courier', 'delivery')).toBe('cred-courier-delivery');
+    expect(objectName('platform', 'delivery')).toBe('cred-courier-platform-delivery');
+  });
+});
