@@ -206,11 +206,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     await buildProgram().parseAsync([...argv], { from: 'user' });
     return Number(process.exitCode ?? EXIT.ok);
   } catch (error) {
-    const { code, exitCode } = error as { code?: string; exitCode?: number };
-    if (code?.startsWith('commander.'))
-      return code === 'commander.helpDisplayed' || code === 'commander.version'
-        ? EXIT.ok
-        : (exitCode ?? EXIT.usage);
+    const { code } = error as { code?: string };
+    // Commander has printed its message; its own exit code (1) would read as "delivery failed".
+    if (code?.startsWith('commander.')) {
+      return code === 'commander.helpDisplayed' || code === 'commander.version' ? EXIT.ok : EXIT.usage;
+    }
     if (error instanceof CredCourierError) {
       process.stderr.write(`error: ${error.message}\n`);
       return EXIT.usage;

@@ -22,13 +22,24 @@ export interface KubeClientOptions {
 export interface KubeClient {
   readonly core: CoreV1Api;
   readonly server: string;
+  /**
+   * Closes the client's connections, including connection attempts its abandoned requests left behind
+   * (a server that never completes the handshake would otherwise keep one open, and a CLI process
+   * alive, until undici's own connect timeout, per queued attempt).
+   */
+  close(): void;
 }
 
 export function createKubeClient(kubeConfig: KubeConfig, options: KubeClientOptions): KubeClient {
   const cluster = kubeConfig.getCurrentCluster();
   if (!cluster) throw new Error('kubeconfig has no current cluster');
+  // client-node gives every request a new connection pool (undici Agent), so each request would open its
+  // own TCP and TLS connection: keep the first pool and send every request to the cluster through it.
+  let dispatcher: ReturnType<RequestContext['getDispatcher']>;
   const middleware = {
     pre: async (context: RequestContext) => {
+      dispatcher ??= context.getDispatcher();
+      if (dispatcher) context.setDispatcher(dispatcher);
       const timeout = AbortSignal.timeout(options.requestTimeoutMs);
       context.setSignal(options.signal ? AbortSignal.any([timeout, options.signal]) : timeout);
       options.onRequest?.(context.getHttpMethod().toString(), new URL(context.getUrl()).pathname);
@@ -41,5 +52,11 @@ export function createKubeClient(kubeConfig: KubeConfig, options: KubeClientOpti
     authMethods: { default: kubeConfig },
     promiseMiddleware: [middleware],
   });
-  return { core: new CoreV1Api(configuration), server: cluster.server };
+  return {
+    core: new CoreV1Api(configuration),
+    server: cluster.server,
+    close: () => {
+      (dispatcher as { destroy?: () => Promise<void> } | undefined)?.destroy?.().catch(() => {});
+    },
+  };
 }

@@ -4,6 +4,7 @@
  * at files that do not exist there, and `insecure-skip-tls-verify` needs the cluster's explicit opt-in.
  * Messages name fields, never their values.
  */
+import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { KubeConfig } from '@kubernetes/client-node';
 import { parse } from 'yaml';
 import type { ClusterSpec } from '../config/types.ts';
@@ -42,10 +43,33 @@ function optionalString(
   return value as string;
 }
 
-function base64Pem(value: string, where: string, fail: (m: string) => never): string {
+function base64Pem(value: string, where: string, fail: (m: string) => never, label: RegExp): string {
   const text = Buffer.from(value, 'base64').toString('utf8');
-  if (!/^-----BEGIN [A-Z ]+-----/m.test(text)) fail(`${where} is not base64 of a PEM block`);
+  const found = /^-----BEGIN ([A-Z ]+)-----/m.exec(text)?.[1];
+  if (!found) fail(`${where} is not base64 of a PEM block`);
+  // A private key pasted where certificates belong would otherwise surface as a TLS failure of the server.
+  if (!label.test(found as string)) fail(`${where} holds a ${found} PEM block, not the expected kind`);
   return text;
+}
+
+const CERTIFICATE = /^CERTIFICATE$/;
+const PRIVATE_KEY = /PRIVATE KEY$/;
+/** Visible ASCII: what an HTTP header carries and a bearer token is made of. */
+const TOKEN_CHARACTERS = /^[\x21-\x7e]+$/;
+/** Far above any real token (a ServiceAccount JWT is about 1 KB), below what servers accept in headers. */
+const MAX_TOKEN_CHARACTERS = 65_536;
+
+/** When both parse, the key must be the certificate's (a mismatch fails inside TLS with an OpenSSL code). */
+function keyMatchesCertificate(certPem: string, keyPem: string): boolean {
+  let certificate: X509Certificate;
+  let key: KeyObject;
+  try {
+    certificate = new X509Certificate(certPem);
+    key = createPrivateKey(keyPem);
+  } catch {
+    return true;
+  }
+  return certificate.checkPrivateKey(key);
 }
 
 /** Parses and checks `text`; the client uses a user name unique to the cluster (client-node caches by it). */
@@ -88,11 +112,16 @@ export function parseKubeconfig(cluster: ClusterSpec, text: string): ParsedKubec
   }
   if (url?.protocol !== 'https:')
     fail('cluster.server must use https (a token over plain http is readable on the wire)');
+  // Credentials in the URL would be basic auth, and would be quoted back by errors naming the URL.
+  if (url?.username || url?.password)
+    fail(
+      'cluster.server holds a user name or password (user:password@host); put the credential in users[].user',
+    );
   if (c['certificate-authority'] !== undefined) {
     fail('cluster.certificate-authority refers to a file; embed it as certificate-authority-data');
   }
   const caData = optionalString(c, 'certificate-authority-data', 'cluster', fail);
-  if (caData) base64Pem(caData, 'cluster.certificate-authority-data', fail);
+  if (caData) base64Pem(caData, 'cluster.certificate-authority-data', fail, CERTIFICATE);
   const warnings: string[] = [];
   const insecure = c['insecure-skip-tls-verify'] === true;
   if (insecure) {
@@ -120,6 +149,10 @@ export function parseKubeconfig(cluster: ClusterSpec, text: string): ParsedKubec
   if (u.username !== undefined || u.password !== undefined)
     fail('users[].user basic auth is not supported; use a token');
   const token = optionalString(u, 'token', 'user', fail);
+  if (token !== undefined && token.length > MAX_TOKEN_CHARACTERS)
+    fail(`user.token has ${token.length} characters, more than a bearer token can (${MAX_TOKEN_CHARACTERS})`);
+  if (token !== undefined && !TOKEN_CHARACTERS.test(token))
+    fail('user.token holds characters a bearer token cannot (whitespace, control or non-ASCII characters)');
   const certData = optionalString(u, 'client-certificate-data', 'user', fail);
   const keyData = optionalString(u, 'client-key-data', 'user', fail);
   if (!token && !(certData && keyData)) {
@@ -127,8 +160,12 @@ export function parseKubeconfig(cluster: ClusterSpec, text: string): ParsedKubec
   }
   if (Boolean(certData) !== Boolean(keyData))
     fail('users[].user needs both client-certificate-data and client-key-data');
-  const certPem = certData ? base64Pem(certData, 'user.client-certificate-data', fail) : undefined;
-  const keyPem = keyData ? base64Pem(keyData, 'user.client-key-data', fail) : undefined;
+  const certPem = certData
+    ? base64Pem(certData, 'user.client-certificate-data', fail, CERTIFICATE)
+    : undefined;
+  const keyPem = keyData ? base64Pem(keyData, 'user.client-key-data', fail, PRIVATE_KEY) : undefined;
+  if (certPem && keyPem && !keyMatchesCertificate(certPem, keyPem))
+    fail('users[].user.client-key-data is not the private key of client-certificate-data');
 
   const userName = `cred-courier-${cluster.name}`;
   const kubeConfig = new KubeConfig();

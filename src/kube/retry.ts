@@ -29,7 +29,21 @@ export async function withRetry<T>(operation: () => Promise<T>, options: RetryOp
       if (retriesLeft === 0 || !isTransient(classify(error))) return;
       options.onRetry?.(attemptNumber, error);
       const wait = retryAfterSeconds(error);
-      if (wait) await new Promise((r) => setTimeout(r, Math.min(wait, MAX_RETRY_AFTER_SECONDS) * 1000));
+      if (wait) await delay(Math.min(wait, MAX_RETRY_AFTER_SECONDS) * 1000, options.signal);
     },
+  });
+}
+
+/** Waits `ms`, or less when `signal` aborts first: the server's Retry-After never outlasts the deadline. */
+function delay(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((done) => {
+    if (signal?.aborted) return done();
+    const finish = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', finish);
+      done();
+    };
+    const timer = setTimeout(finish, ms);
+    signal?.addEventListener('abort', finish, { once: true });
   });
 }

@@ -6,6 +6,7 @@
 import { ApiException } from '@kubernetes/client-node';
 import {
   ConfigError,
+  CredCourierError,
   KubeconfigError,
   MintError,
   MissingObjectError,
@@ -124,6 +125,9 @@ export function retryAfterSeconds(error: unknown): number | undefined {
 /** A one-line description safe to log: the class, the HTTP status or socket code, the server's reason. */
 export function describeFailure(error: unknown): string {
   for (const item of causes(error)) {
+    // The project's own errors say what happened in its terms (a foreign Secret, a missing namespace);
+    // the HTTP error under them would only say what the apiserver answered.
+    if (item instanceof CredCourierError) return item.message.slice(0, 500);
     if (item instanceof ApiException) {
       let reason = '';
       try {

@@ -8,6 +8,8 @@ export const REDACTED = '[redacted]';
 
 export class Redactor {
   private readonly values = new Set<string>();
+  /** `values` longest first, so a secret that contains another registered one is replaced whole. */
+  private longestFirst: string[] | undefined;
 
   /** Registers secret strings, and their base64 forms, which is how they sit in Secrets and headers. */
   add(...secrets: readonly string[]): void {
@@ -15,13 +17,16 @@ export class Redactor {
       if (secret.length < MIN_SECRET_LENGTH) continue;
       this.values.add(secret);
       this.values.add(Buffer.from(secret).toString('base64'));
+      this.longestFirst = undefined;
     }
   }
 
   scrub(text: string): string {
     let out = text;
-    // Longest first, so a secret that contains another registered one is replaced whole.
-    for (const value of [...this.values].sort((a, b) => b.length - a.length)) {
+    // Sorted once per change, not per call: a fleet's run registers thousands of values and scrubs every
+    // string of every log line.
+    this.longestFirst ??= [...this.values].sort((a, b) => b.length - a.length);
+    for (const value of this.longestFirst) {
       if (out.includes(value)) out = out.replaceAll(value, REDACTED);
     }
     return out;

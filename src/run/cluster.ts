@@ -16,7 +16,7 @@ import {
   writeInventory,
 } from '../kube/inventory.ts';
 import { withRetry } from '../kube/retry.ts';
-import { deleteOwnedSecret, writeSecret } from '../kube/secrets.ts';
+import { deleteOwnedSecret, readSecretHead, writeSecret } from '../kube/secrets.ts';
 import { ensurePullSecretReference, removePullSecretReference } from '../kube/service-accounts.ts';
 import type { PlannedCluster, PlannedTarget } from '../plan/plan.ts';
 import { classify, describeFailure, type FailureClass } from '../report/classify.ts';
@@ -211,6 +211,9 @@ async function attempt(context: ClusterRunContext): Promise<ClusterResult> {
     return finish();
   } catch (error) {
     return finish(failureOf(error));
+  } finally {
+    // Connection attempts of abandoned requests (a black-holed server) must not outlive the cluster's turn.
+    client.close();
   }
 }
 
@@ -317,6 +320,18 @@ async function pruneKind(
     for (const entry of stale) {
       const { namespace, secretName } = parseInventoryEntry(entry);
       try {
+        // An entry whose delivery met someone else's Secret of that name (a conflict) names a Secret that
+        // is not ours: neither it nor the ServiceAccount entries referring to it may be touched.
+        const head = await request(() => readSecretHead(core, namespace, secretName));
+        if (head && !head.owned) {
+          context.logger.info("not pruned: the Secret of that name is not cred-courier's", {
+            cluster: context.planned.cluster.name,
+            kind,
+            namespace,
+            secretName,
+          });
+          continue;
+        }
         for (const account of serviceAccounts) {
           await request(() => removePullSecretReference(core, namespace, account, secretName));
         }

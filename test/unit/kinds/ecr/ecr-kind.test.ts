@@ -22,7 +22,7 @@ const ROLE = `arn:aws:iam::${ACCOUNT}:role/cred-courier-ecr-pull`;
 const USERNAME = 'AWS';
 const PASSWORD = 'eyJwYXlsb2FkIjoiZmFrZS1lY3ItcGFzc3dvcmQifQ==';
 const SESSION = {
-  AccessKeyId: 'ASIAFAKEACCESSKEY000',
+  AccessKeyId: 'test-session-key-id',
   SecretAccessKey: 'fake/session/secret/access/key/0000000000',
   SessionToken: 'FwoGZXIvYXdzEFAKESESSIONTOKEN0000000000000000',
   Expiration: new Date(NOW.getTime() + 900_000),
