@@ -7,15 +7,12 @@ import {
   AuthenticationV1Api,
   AuthorizationV1Api,
   CoreV1Api,
-  createConfiguration,
   type KubeConfig,
   KubernetesObjectApi,
-  type RequestContext,
-  type ResponseContext,
-  ServerConfiguration,
   VersionApi,
 } from '@kubernetes/client-node';
 import { KubeconfigError } from '../errors.ts';
+import { kubeConfiguration } from './client.ts';
 
 export interface KubeApis {
   readonly server: string;
@@ -33,26 +30,14 @@ export interface KubeApisOptions {
   readonly signal?: AbortSignal;
 }
 
-/** Clients for the current context of `kubeConfig`. */
+/** Clients for the current context of `kubeConfig`, sharing one connection pool and its timeouts. */
 export function createKubeApis(kubeConfig: KubeConfig, options: KubeApisOptions): KubeApis {
-  const cluster = kubeConfig.getCurrentCluster();
-  if (!cluster)
+  if (!kubeConfig.getCurrentCluster()) {
     throw new KubeconfigError(kubeConfig.getCurrentContext() || '(none)', 'the context names no cluster');
-  const middleware = {
-    pre: async (context: RequestContext) => {
-      const timeout = AbortSignal.timeout(options.requestTimeoutMs);
-      context.setSignal(options.signal ? AbortSignal.any([timeout, options.signal]) : timeout);
-      return context;
-    },
-    post: async (context: ResponseContext) => context,
-  };
-  const configuration = createConfiguration({
-    baseServer: new ServerConfiguration(cluster.server, {}),
-    authMethods: { default: kubeConfig },
-    promiseMiddleware: [middleware],
-  });
+  }
+  const { configuration, server } = kubeConfiguration(kubeConfig, options);
   return {
-    server: cluster.server,
+    server,
     core: new CoreV1Api(configuration),
     objects: new KubernetesObjectApi(configuration),
     authorization: new AuthorizationV1Api(configuration),

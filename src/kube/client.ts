@@ -30,7 +30,14 @@ export interface KubeClient {
   close(): void;
 }
 
-export function createKubeClient(kubeConfig: KubeConfig, options: KubeClientOptions): KubeClient {
+/** A client-node configuration with the middleware above, shared by every API class of one cluster. */
+export interface KubeConfiguration {
+  readonly configuration: ReturnType<typeof createConfiguration>;
+  readonly server: string;
+  close(): void;
+}
+
+export function kubeConfiguration(kubeConfig: KubeConfig, options: KubeClientOptions): KubeConfiguration {
   const cluster = kubeConfig.getCurrentCluster();
   if (!cluster) throw new Error('kubeconfig has no current cluster');
   // client-node gives every request a new connection pool (undici Agent), so each request would open its
@@ -53,10 +60,15 @@ export function createKubeClient(kubeConfig: KubeConfig, options: KubeClientOpti
     promiseMiddleware: [middleware],
   });
   return {
-    core: new CoreV1Api(configuration),
+    configuration,
     server: cluster.server,
     close: () => {
       (dispatcher as { destroy?: () => Promise<void> } | undefined)?.destroy?.().catch(() => {});
     },
   };
+}
+
+export function createKubeClient(kubeConfig: KubeConfig, options: KubeClientOptions): KubeClient {
+  const { configuration, server, close } = kubeConfiguration(kubeConfig, options);
+  return { core: new CoreV1Api(configuration), server, close };
 }
