@@ -163,13 +163,16 @@ async function attempt(context: ClusterRunContext): Promise<ClusterResult> {
   };
 
   try {
-    // Prune needs the inventory only after delivery: read it alongside, saving a round trip. It never
-    // rejects (an unawaited rejection would end the process); what went wrong is looked at below.
-    const inventoryRead = request(() => readInventory(core, settings.controlNamespace)).then(
-      (inventory) => ({ inventory, error: undefined }),
-      (error: unknown) => ({ inventory: undefined, error }),
-    );
     const namespaces = await resolveNamespaces(core, cluster.namespaces, request);
+    // Without the inventory, delivery still goes on; only prune (which needs it) is skipped.
+    let inventory: Inventory | undefined;
+    let inventoryError: unknown;
+    try {
+      inventory = await request(() => readInventory(core, settings.controlNamespace));
+    } catch (error) {
+      if (error instanceof ClusterStopped) throw error;
+      inventoryError = error;
+    }
 
     const limit = pLimit(settings.requestConcurrency);
     const issuedAt = context.now();
@@ -191,9 +194,6 @@ async function attempt(context: ClusterRunContext): Promise<ClusterResult> {
     );
     await settleAll(jobs);
 
-    // Without the inventory, delivery still went on; only prune (which needs it) is skipped.
-    const { inventory, error: inventoryError } = await inventoryRead;
-    if (inventoryError instanceof ClusterStopped) throw inventoryError;
     if (!inventory) {
       const warning = `inventory unreadable in namespace ${settings.controlNamespace}, prune skipped: ${failureOf(inventoryError).message}`;
       warnings.push(warning);

@@ -7,40 +7,10 @@ import { vi } from 'vitest';
 import type { FleetMetrics } from '../../src/report/fleet.ts';
 import { createMetrics, METRIC_NAMES, publishRunMetrics } from '../../src/report/metrics.ts';
 import type { RunResult } from '../../src/run/types.ts';
-import type { RegisteredCluster } from '../integration/fixtures.ts';
-import { ensureNamespace, ensureObject } from '../rig/accounts.ts';
 import { kubeRequest } from '../rig/kube-http.ts';
 import { type RigCluster, waitFor } from '../rig/rig.ts';
 
-/**
- * Lets a registered identity use the inventory in `namespace`: a run has one control namespace, and
- * several registered "clusters" of these tests live on the same rig apiserver.
- */
-export async function shareControlNamespace(
-  cluster: RigCluster,
-  namespace: string,
-  registered: RegisteredCluster,
-): Promise<void> {
-  await ensureNamespace(cluster, namespace);
-  const rbac = `/apis/rbac.authorization.k8s.io/v1/namespaces/${namespace}`;
-  await ensureObject(cluster, `${rbac}/roles`, {
-    metadata: { name: 'cred-courier-inventory' },
-    rules: [
-      { apiGroups: [''], resources: ['configmaps'], verbs: ['create'] },
-      {
-        apiGroups: [''],
-        resources: ['configmaps'],
-        verbs: ['get', 'update'],
-        resourceNames: ['cred-courier-inventory'],
-      },
-    ],
-  });
-  await ensureObject(cluster, `${rbac}/rolebindings`, {
-    metadata: { name: `inventory-${registered.name}` },
-    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'cred-courier-inventory' },
-    subjects: [{ kind: 'ServiceAccount', name: 'cred-courier', namespace: registered.controlNamespace }],
-  });
-}
+export { shareControlNamespace } from '../integration/fixtures.ts';
 
 /** Waits until the ServiceAccount controller made `default` in each namespace. */
 export async function waitForDefaultServiceAccounts(cluster: RigCluster, namespaces: readonly string[]) {

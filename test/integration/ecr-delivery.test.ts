@@ -6,7 +6,7 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { secretsManagerKubeconfigs } from '../../src/aws/kubeconfig-store.ts';
-import { ensureNamespace, ensureObject } from '../rig/accounts.ts';
+import { ensureNamespace } from '../rig/accounts.ts';
 import { kubeRequest } from '../rig/kube-http.ts';
 import { freePort, waitFor } from '../rig/rig.ts';
 import {
@@ -15,6 +15,7 @@ import {
   configOf,
   type RegisteredCluster,
   registerCluster,
+  shareControlNamespace,
   storeKubeconfig,
 } from './fixtures.ts';
 import { rig, skipReason, theRig, uniqueName, useRigAws } from './rig-context.ts';
@@ -82,35 +83,8 @@ describe.skipIf(!rig)(`ECR delivery on the rig${rig ? '' : ` (skipped: ${skipRea
     // Each registered cluster has its own control namespace; the config names one per file, so give
     // cluster B the same one as A by creating A's name on B with the inventory rules.
     settings = `settings:\n  controlNamespace: ${clusterA.controlNamespace}\n  clusterDeadlineSeconds: 30\n`;
-    await registerControlNamespace(b, clusterA.controlNamespace, clusterB);
+    await shareControlNamespace(b, clusterA.controlNamespace, clusterB);
   });
-
-  /** Grants cluster B's identity the inventory in a control namespace of another name. */
-  async function registerControlNamespace(
-    c: ReturnType<typeof theRig>['clusters']['b'],
-    namespace: string,
-    registered: RegisteredCluster,
-  ) {
-    await ensureNamespace(c, namespace);
-    const rbac = `/apis/rbac.authorization.k8s.io/v1/namespaces/${namespace}`;
-    await ensureObject(c, `${rbac}/roles`, {
-      metadata: { name: 'cred-courier-inventory' },
-      rules: [
-        { apiGroups: [''], resources: ['configmaps'], verbs: ['create'] },
-        {
-          apiGroups: [''],
-          resources: ['configmaps'],
-          verbs: ['get', 'update'],
-          resourceNames: ['cred-courier-inventory'],
-        },
-      ],
-    });
-    await ensureObject(c, `${rbac}/rolebindings`, {
-      metadata: { name: 'cred-courier-inventory' },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'cred-courier-inventory' },
-      subjects: [{ kind: 'ServiceAccount', name: 'cred-courier', namespace: registered.controlNamespace }],
-    });
-  }
 
   function twoClusterConfig(): string {
     return `${settings}clusters:${clusterYaml(

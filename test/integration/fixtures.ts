@@ -15,7 +15,7 @@ import { inventoryRules, namespaceListingRules, secretRules } from '../../src/re
 import { memoryLogger } from '../../src/report/logger.ts';
 import { Redactor } from '../../src/report/redact.ts';
 import { type RunOptions, runDelivery } from '../../src/run/run.ts';
-import { createRestrictedAccount, ensureNamespace, type PolicyRule } from '../rig/accounts.ts';
+import { createRestrictedAccount, ensureNamespace, ensureObject, type PolicyRule } from '../rig/accounts.ts';
 import type { RigCluster } from '../rig/rig.ts';
 import { uniqueName } from './rig-context.ts';
 
@@ -149,4 +149,34 @@ export async function capturedRun(config: Config, options: Partial<RunOptions> =
     ...options,
   });
   return { result, lines: logger.lines, requests, redactor, calls };
+}
+
+/**
+ * Lets a registered identity use the inventory in `namespace`: a run has one control namespace, and
+ * several registered "clusters" of these tests live on the same rig apiserver.
+ */
+export async function shareControlNamespace(
+  cluster: RigCluster,
+  namespace: string,
+  registered: RegisteredCluster,
+): Promise<void> {
+  await ensureNamespace(cluster, namespace);
+  const rbac = `/apis/rbac.authorization.k8s.io/v1/namespaces/${namespace}`;
+  await ensureObject(cluster, `${rbac}/roles`, {
+    metadata: { name: 'cred-courier-inventory' },
+    rules: [
+      { apiGroups: [''], resources: ['configmaps'], verbs: ['create'] },
+      {
+        apiGroups: [''],
+        resources: ['configmaps'],
+        verbs: ['get', 'update'],
+        resourceNames: ['cred-courier-inventory'],
+      },
+    ],
+  });
+  await ensureObject(cluster, `${rbac}/rolebindings`, {
+    metadata: { name: `inventory-${registered.name}` },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'cred-courier-inventory' },
+    subjects: [{ kind: 'ServiceAccount', name: 'cred-courier', namespace: registered.controlNamespace }],
+  });
 }
