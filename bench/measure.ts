@@ -2,18 +2,10 @@
  * What a measured run reports, and the counting both kinds of run share.
  */
 import { readdirSync } from 'node:fs';
-import type { AwsClients } from '../src/aws/clients.ts';
+import type { AwsCallCounts } from '../test/support/counting-aws.ts';
 
-export interface AwsCallCounts {
-  /** ECR GetAuthorizationToken. */
-  ecrToken: number;
-  /** STS AssumeRole. */
-  assumeRole: number;
-  /** S3 probes of fresh sessions (ListObjectsV2 / ListParts). */
-  s3Probe: number;
-  /** Secrets Manager GetSecretValue (kubeconfigs). */
-  getSecretValue: number;
-}
+export type { AwsCallCounts } from '../test/support/counting-aws.ts';
+export { countingAws } from '../test/support/counting-aws.ts';
 
 export interface RunMeasurement {
   readonly wallMs: number;
@@ -54,54 +46,6 @@ export function shapeOf(method: string, path: string): string {
     .replace(/^namespaces\/[^/]+\/(?=[a-z]+)/, '')
     .replace(/^(secrets|configmaps)\/(?!cred-courier-inventory$)[^/]+$/, '$1/{name}');
   return `${method} ${tail}`;
-}
-
-/** AWS clients that count each call made through them. */
-export function countingAws(
-  real: AwsClients,
-  calls: AwsCallCounts,
-  onSecretsManager?: () => void,
-): AwsClients {
-  return {
-    ecr: (region, credentials) => {
-      const client = real.ecr(region, credentials);
-      return {
-        send: (command) => {
-          calls.ecrToken++;
-          return client.send(command);
-        },
-      };
-    },
-    sts: (region) => {
-      const client = real.sts(region);
-      return {
-        send: (command) => {
-          calls.assumeRole++;
-          return client.send(command);
-        },
-      };
-    },
-    s3: (region, credentials) => {
-      const client = real.s3(region, credentials);
-      return {
-        // biome-ignore lint/suspicious/noExplicitAny: forwards both overloads of S3Api.send
-        send: (command: any) => {
-          calls.s3Probe++;
-          return client.send(command);
-        },
-      };
-    },
-    secretsManager: () => {
-      const client = real.secretsManager();
-      return {
-        send: (command) => {
-          calls.getSecretValue++;
-          onSecretsManager?.();
-          return client.send(command);
-        },
-      };
-    },
-  };
 }
 
 /** Peak RSS of this process so far, MiB. */

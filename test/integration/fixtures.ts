@@ -17,6 +17,7 @@ import { Redactor } from '../../src/report/redact.ts';
 import { type RunOptions, runDelivery } from '../../src/run/run.ts';
 import { createRestrictedAccount, ensureNamespace, ensureObject, type PolicyRule } from '../rig/accounts.ts';
 import type { RigCluster } from '../rig/rig.ts';
+import { type AwsCallCounts, countingAws as countingAwsClients } from '../support/counting-aws.ts';
 import { uniqueName } from './rig-context.ts';
 
 /** The permissions delivery needs in one target namespace: the rules `cred-courier rbac` generates. */
@@ -97,32 +98,10 @@ export function configOf(yaml: string): Config {
   return parseConfig(yaml, 'test-clusters.yaml');
 }
 
-/** AWS clients that count the mint calls made through them. */
-export function countingAws(): { aws: AwsClients; calls: { ecrToken: number; assumeRole: number } } {
-  const real = defaultAwsClients();
-  const calls = { ecrToken: 0, assumeRole: 0 };
-  const aws: AwsClients = {
-    ...real,
-    ecr: (region, credentials) => {
-      const client = real.ecr(region, credentials);
-      return {
-        send: (command) => {
-          calls.ecrToken++;
-          return client.send(command);
-        },
-      };
-    },
-    sts: (region) => {
-      const client = real.sts(region);
-      return {
-        send: (command) => {
-          calls.assumeRole++;
-          return client.send(command);
-        },
-      };
-    },
-  };
-  return { aws, calls };
+/** AWS clients that count the calls made through them (mint, probe, kubeconfig reads). */
+export function countingAws(): { aws: AwsClients; calls: AwsCallCounts } {
+  const calls: AwsCallCounts = { ecrToken: 0, assumeRole: 0, s3Probe: 0, getSecretValue: 0 };
+  return { aws: countingAwsClients(defaultAwsClients(), calls), calls };
 }
 
 export interface CapturedRun {
@@ -130,7 +109,7 @@ export interface CapturedRun {
   readonly lines: readonly string[];
   readonly requests: readonly { cluster: string; method: string; path: string }[];
   readonly redactor: Redactor;
-  readonly calls: { ecrToken: number; assumeRole: number };
+  readonly calls: AwsCallCounts;
 }
 
 /** Runs a delivery with everything captured: log lines, Kubernetes requests, mint calls, secrets seen. */
