@@ -17,6 +17,7 @@ import {
 } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../errors.ts';
+import { globToRegExp, needsNamespaceListing } from '../plan/namespaces.ts';
 import { cadenceProblem } from './cadence.ts';
 import {
   type ClusterEntry,
@@ -508,17 +509,6 @@ function scopedRegistryProblems(
 // S3 grants
 // ---------------------------------------------------------------------------------------------------
 
-/** A glob of `namespaces.names`/`exclude` as a whole-name regular expression. */
-function namespaceGlob(pattern: string): RegExp {
-  const escaped = pattern
-    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-    .replaceAll('*', '.*')
-    .replaceAll('?', '.');
-  return new RegExp(`^${escaped}$`);
-}
-
-const isNamespaceGlob = (pattern: string) => /[*?]/.test(pattern);
-
 /**
  * A cluster's own `s3` list replaces `defaults.s3`. Grants inherited from defaults are reported at
  * `defaults.s3[i]`, once; problems that depend on the cluster then name it.
@@ -654,10 +644,10 @@ function grantNamespaceProblems(
   at: Path,
   cluster: ClusterEntry,
 ): Problem[] {
-  const onlyExact = selection.selector === undefined && !selection.names.some(isNamespaceGlob);
+  const onlyExact = !needsNamespaceListing(selection);
   const problems: Problem[] = [];
   names.forEach((name, index) => {
-    const excludedBy = selection.exclude.find((pattern) => namespaceGlob(pattern).test(name));
+    const excludedBy = selection.exclude.find((pattern) => globToRegExp(pattern).test(name));
     if (excludedBy !== undefined) {
       problems.push({
         path: [...namespacesPath, index],

@@ -13,7 +13,8 @@ export const SYSTEM_NAMESPACES: ReadonlySet<string> = new Set([
 
 const isGlob = (pattern: string) => /[*?]/.test(pattern);
 
-function globToRegExp(pattern: string): RegExp {
+/** A namespace glob (`*` any run, `?` one character) as a whole-name regular expression. */
+export function globToRegExp(pattern: string): RegExp {
   const escaped = pattern
     .replace(/[.+^${}()|[\]\\]/g, '\\$&')
     .replaceAll('*', '.*')

@@ -70,3 +70,15 @@ export function planRun(config: Config, options: PlanOptions = {}): RunPlan {
   });
   return { kinds, clusters, mints: [...mints.values()] };
 }
+
+/**
+ * The namespaces a target writes into: the cluster's selected namespaces, narrowed to the target's own
+ * list when it has one (an S3 grant's `namespaces`).
+ */
+export function targetNamespaces(
+  target: KindTarget<unknown>,
+  clusterNamespaces: readonly string[],
+): readonly string[] {
+  const own = target.namespaces;
+  return own ? clusterNamespaces.filter((ns) => own.includes(ns)) : clusterNamespaces;
+}

@@ -13,7 +13,7 @@ import { ANNOTATIONS } from '../kinds/metadata.ts';
 import { inventoryEntry, parseInventoryEntry, readInventory } from '../kube/inventory.ts';
 import { readSecretHead } from '../kube/secrets.ts';
 import { referencesPullSecret } from '../kube/service-accounts.ts';
-import { planRun } from '../plan/plan.ts';
+import { planRun, targetNamespaces } from '../plan/plan.ts';
 import { classify, describeFailure } from '../report/classify.ts';
 import { Redactor } from '../report/redact.ts';
 import { resolveNamespaces } from '../run/connect.ts';
@@ -106,10 +106,7 @@ export async function clusterStatus(options: StatusOptions): Promise<StatusRepor
           const inventory = await readInventory(core, settings.controlNamespace).catch(() => undefined);
           const wanted = new Set<string>();
           for (const { kind, target } of planned.targets) {
-            const targetNamespaces = target.namespaces
-              ? namespaces.filter((ns) => target.namespaces?.includes(ns))
-              : namespaces;
-            for (const namespace of targetNamespaces) {
+            for (const namespace of targetNamespaces(target, namespaces)) {
               const entry = inventoryEntry(namespace, target.secretName);
               wanted.add(`${kind.id}:${entry}`);
               const base = { kind: kind.id, namespace, secretName: target.secretName };

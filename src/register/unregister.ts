@@ -45,7 +45,7 @@ import {
 import { deleteOwnedSecret, readSecretHead } from '../kube/secrets.ts';
 import { referencesPullSecret, removePullSecretReference } from '../kube/service-accounts.ts';
 import { deleteTokenSecret } from '../kube/tokens.ts';
-import { planRun } from '../plan/plan.ts';
+import { planRun, targetNamespaces } from '../plan/plan.ts';
 import { classify, describeFailure } from '../report/classify.ts';
 import { Redactor } from '../report/redact.ts';
 import { resolveNamespaces } from '../run/connect.ts';
@@ -240,10 +240,7 @@ export async function unregisterCluster(options: UnregisterOptions): Promise<Unr
       spec?.namespaces ?? { names: [], exclude: [] },
     ).catch(() => [] as string[]);
     for (const { kind, target } of plan.clusters[0]?.targets ?? []) {
-      const targetNamespaces = target.namespaces
-        ? namespaces.filter((ns) => target.namespaces?.includes(ns))
-        : namespaces;
-      for (const namespace of targetNamespaces) {
+      for (const namespace of targetNamespaces(target, namespaces)) {
         targets.set(`${namespace}/${target.secretName}`, {
           kind: kind.id,
           namespace,

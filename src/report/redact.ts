@@ -21,6 +21,11 @@ export class Redactor {
     }
   }
 
+  /** Every registered value (and its base64 form): what a leak scan looks for in captured output. */
+  registered(): readonly string[] {
+    return [...this.values];
+  }
+
   scrub(text: string): string {
     let out = text;
     // Sorted once per change, not per call: a fleet's run registers thousands of values and scrubs every

@@ -18,7 +18,7 @@ import {
 import { withRetry } from '../kube/retry.ts';
 import { deleteOwnedSecret, readSecretHead, writeSecret } from '../kube/secrets.ts';
 import { ensurePullSecretReference, removePullSecretReference } from '../kube/service-accounts.ts';
-import type { PlannedCluster, PlannedTarget } from '../plan/plan.ts';
+import { type PlannedCluster, type PlannedTarget, targetNamespaces } from '../plan/plan.ts';
 import { classify, describeFailure, type FailureClass } from '../report/classify.ts';
 import type { RunLogger } from '../report/logger.ts';
 import type { Redactor } from '../report/redact.ts';
@@ -177,7 +177,7 @@ async function attempt(context: ClusterRunContext): Promise<ClusterResult> {
     const limit = pLimit(settings.requestConcurrency);
     const issuedAt = context.now();
     const jobs = planned.targets.flatMap((planned) =>
-      namespacesOf(planned, namespaces).map((namespace) =>
+      targetNamespaces(planned.target, namespaces).map((namespace) =>
         limit(async () => {
           const outcome = await deliverOne(context, planned, namespace, issuedAt, request, core);
           secrets.push(outcome);
@@ -226,11 +226,6 @@ async function settleAll(jobs: Promise<void>[]): Promise<void> {
   const results = await Promise.allSettled(jobs);
   const stopped = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (stopped) throw stopped.reason;
-}
-
-function namespacesOf(planned: PlannedTarget, clusterNamespaces: readonly string[]): readonly string[] {
-  const own = planned.target.namespaces;
-  return own ? clusterNamespaces.filter((ns) => own.includes(ns)) : clusterNamespaces;
 }
 
 type Requester = <T>(operation: () => Promise<T>) => Promise<T>;
@@ -314,7 +309,9 @@ async function pruneKind(
 ): Promise<string[]> {
   const targets = context.planned.targets.filter((t) => t.kind.id === kind);
   const wanted = new Set(
-    targets.flatMap((t) => namespacesOf(t, namespaces).map((ns) => inventoryEntry(ns, t.target.secretName))),
+    targets.flatMap((t) =>
+      targetNamespaces(t.target, namespaces).map((ns) => inventoryEntry(ns, t.target.secretName)),
+    ),
   );
   const previous = inventory.entries.get(kind) ?? [];
   const stale = previous.filter((entry) => !wanted.has(entry));

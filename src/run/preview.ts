@@ -9,7 +9,7 @@ import type { KindId } from '../kinds/kind.ts';
 import { parseInventoryEntry, readInventory } from '../kube/inventory.ts';
 import { readSecretHead } from '../kube/secrets.ts';
 import { referencesPullSecret } from '../kube/service-accounts.ts';
-import { planRun } from '../plan/plan.ts';
+import { planRun, targetNamespaces } from '../plan/plan.ts';
 import { classify, describeFailure } from '../report/classify.ts';
 import { Redactor } from '../report/redact.ts';
 import { connectCluster, resolveNamespaces } from './connect.ts';
@@ -73,10 +73,7 @@ export async function previewDelivery(options: PreviewOptions): Promise<Preview>
           const namespaces = await resolveNamespaces(core, cluster.namespaces);
           const wanted = new Set<string>();
           for (const { kind, target } of planned.targets) {
-            const targetNamespaces = target.namespaces
-              ? namespaces.filter((ns) => target.namespaces?.includes(ns))
-              : namespaces;
-            for (const namespace of targetNamespaces) {
+            for (const namespace of targetNamespaces(target, namespaces)) {
               wanted.add(`${kind.id}:${namespace}/${target.secretName}`);
               const head = await readSecretHead(core, namespace, target.secretName);
               const action: PreviewAction = !head

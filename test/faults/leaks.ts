@@ -34,10 +34,9 @@ export class LeakScan {
     }
   }
 
-  /** Every value a run's Redactor registered (it keeps them private; the scan reads them). */
+  /** Every value a run's Redactor registered. */
   redactor(redactor: Redactor): void {
-    const values = (redactor as unknown as { values: Set<string> }).values;
-    for (const value of values) if (value.length >= MIN_VALUE_LENGTH) this.values.add(value);
+    for (const value of redactor.registered()) if (value.length >= MIN_VALUE_LENGTH) this.values.add(value);
   }
 
   /** Credentials read back from a delivered Secret's data (base64 values, decoded and as stored). */

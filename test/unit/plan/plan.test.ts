@@ -5,7 +5,7 @@ import { CredCourierError } from '../../../src/errors.ts';
 import type { EcrRequest } from '../../../src/kinds/ecr/index.ts';
 import { ecrKind } from '../../../src/kinds/ecr/index.ts';
 import { KIND_IDS } from '../../../src/kinds/kind.ts';
-import { type PlanOptions, planRun, type RunPlan } from '../../../src/plan/plan.ts';
+import { type PlanOptions, planRun, type RunPlan, targetNamespaces } from '../../../src/plan/plan.ts';
 
 const FILE = 'file.yaml';
 const ROLE = 'arn:aws:iam::111122223333:role/pull';
@@ -269,5 +269,21 @@ describe('Function: planRun', () => {
       expect(plan.kinds).toEqual([...KIND_IDS]);
       expect(plan.clusters[0]?.targets.map((t) => t.kind.id)).toEqual(['ecr']);
     });
+  });
+});
+
+describe('Function: targetNamespaces', () => {
+  it("narrows the cluster's namespaces to the target's own list, in the cluster's order, or keeps them all", () => {
+    // Prepare
+    const cluster = ['app', 'analytics', 'web'];
+    const base = { kind: 's3' as const, secretName: 's', requests: [], serviceAccounts: [] };
+
+    // Act
+    const narrowed = targetNamespaces({ ...base, namespaces: ['web', 'app', 'absent'] }, cluster);
+    const all = targetNamespaces(base, cluster);
+
+    // Assess
+    expect(narrowed).toEqual(['app', 'web']);
+    expect(all).toEqual(cluster);
   });
 });
