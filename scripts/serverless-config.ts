@@ -249,7 +249,7 @@ export function secretResource(reference: string): Cfn {
  * The function role's statements, from the file alone:
  * - kubeconfig secrets it names: `secretsmanager:GetSecretValue`;
  * - roles it names (ECR registries and S3 grants): `sts:AssumeRole`;
- * - the delivery ledger: the DynamoDB actions the ledger uses, on its table;
+ * - the delivery ledger: Scan and BatchWriteItem (the only commands src/aws/ledger.ts sends), on its table;
  * - only when some registry has no `roleArn` (its token is minted as the function itself):
  *   `ecr:GetAuthorizationToken` (no resource-level permissions exist, hence `*`) and the pull actions on
  *   that registry's repositories, since such a token can pull exactly what the function's role can.
@@ -303,13 +303,8 @@ export function functionRoleStatements(config: Config): IamStatement[] {
   statements.push({
     Sid: 'DeliveryLedger',
     Effect: 'Allow',
-    Action: [
-      'dynamodb:BatchWriteItem',
-      'dynamodb:DeleteItem',
-      'dynamodb:GetItem',
-      'dynamodb:PutItem',
-      'dynamodb:Scan',
-    ],
+    // src/aws/ledger.ts sends exactly these: ScanCommand to read, BatchWriteCommand to put and delete.
+    Action: ['dynamodb:BatchWriteItem', 'dynamodb:Scan'],
     Resource: { 'Fn::GetAtt': [LOGICAL_IDS.ledgerTable, 'Arn'] },
   });
   return statements;

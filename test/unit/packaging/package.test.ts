@@ -6,6 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { runSimulation } from '@cloud-copilot/iam-simulate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLUSTER_FAILURES_QUERY, functionRoleStatements } from '../../../scripts/serverless-config.ts';
 import { parseConfig } from '../../../src/config/load.ts';
@@ -139,9 +140,6 @@ describe('the function role', () => {
         'secretsmanager:GetSecretValue',
         'sts:AssumeRole',
         'dynamodb:BatchWriteItem',
-        'dynamodb:DeleteItem',
-        'dynamodb:GetItem',
-        'dynamodb:PutItem',
         'dynamodb:Scan',
         // The on-failure destination, added by the framework.
         'sqs:SendMessage',
@@ -149,6 +147,29 @@ describe('the function role', () => {
     );
     expect(statements().every((s) => s.Effect === 'Allow')).toBe(true);
     expect(actions).not.toContain('cloudwatch:PutMetricData');
+  });
+
+  it('grants each statement exactly the actions the code sends: an extra action in any statement fails', () => {
+    // The commands the Lambda's code path sends, per statement: GetAuthorizationToken (src/kinds/ecr),
+    // GetSecretValue (src/aws/kubeconfig-store.ts), AssumeRole (src/aws/assume-role.ts), Scan and
+    // BatchWrite (src/aws/ledger.ts); pulls are the clusters' own use of the function's tokens. The
+    // statements without a Sid are the framework's: logs and the on-failure destination.
+    const bySid = statements().map((s) => [s.Sid ?? `framework ${actionsOf(s)[0]}`, actionsOf(s).sort()]);
+    expect(Object.fromEntries(bySid)).toEqual({
+      MintEcrTokensAsTheFunction: ['ecr:GetAuthorizationToken'],
+      PullWithTheFunctionsOwnTokens: [
+        'ecr:BatchCheckLayerAvailability',
+        'ecr:BatchGetImage',
+        'ecr:GetDownloadUrlForLayer',
+      ],
+      ReadKubeconfigs: ['secretsmanager:GetSecretValue'],
+      AssumeMintingRoles: ['sts:AssumeRole'],
+      DeliveryLedger: ['dynamodb:BatchWriteItem', 'dynamodb:Scan'],
+      'framework logs:CreateLogStream': ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:TagResource'],
+      'framework logs:PutLogEvents': ['logs:PutLogEvents'],
+      'framework sqs:SendMessage': ['sqs:SendMessage'],
+    });
+    expect(bySid).toHaveLength(8);
   });
 
   it('uses "*" only for ecr:GetAuthorizationToken', () => {
@@ -296,6 +317,101 @@ describe('alarms and dashboard', () => {
     expect(metrics).toContain('SEARCH(\'{CredCourier,Cluster,FailureClass,service} MetricName=\\"Failed\\"');
     expect(metrics).toContain('["CredCourier","MinSecondsOfValidityLeft","Kind","ecr"');
     expect(metrics).toContain('["CredCourier","MinSecondsOfValidityLeft","Kind","s3"');
+  });
+});
+
+/**
+ * The alarm topic's key, under the IAM oracle: cloudwatch.amazonaws.com may use it only for this stack's
+ * alarms in this account. The template's intrinsics are resolved for one concrete deployment.
+ */
+describe('the alarm topic key', () => {
+  const DEPLOYED = {
+    'AWS::AccountId': '111122223333',
+    'AWS::Region': 'eu-west-1',
+    'AWS::Partition': 'aws',
+    'AWS::StackName': 'cred-courier-dev',
+  } as const;
+  const KEY_ARN = 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+  const alarmArn = (account: string, name: string) => `arn:aws:cloudwatch:eu-west-1:${account}:alarm:${name}`;
+
+  /** Ref and Fn::Sub of the pseudo parameters, the only intrinsics the key policy uses. */
+  const resolved = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(resolved);
+    if (typeof value !== 'object' || value === null) return value;
+    const record = value as Record<string, unknown>;
+    if (typeof record.Ref === 'string') return DEPLOYED[record.Ref as keyof typeof DEPLOYED] ?? record.Ref;
+    if (typeof record['Fn::Sub'] === 'string')
+      return record['Fn::Sub'].replace(/\$\{([^}]+)\}/g, (_, name: string) => {
+        const known = DEPLOYED[name as keyof typeof DEPLOYED];
+        if (known === undefined) throw new Error(`unresolved \${${name}} in the key policy`);
+        return known;
+      });
+    return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, resolved(v)]));
+  };
+
+  const decide = async (action: string, context: Record<string, string>) => {
+    const response = await runSimulation(
+      {
+        request: {
+          principal: 'cloudwatch.amazonaws.com',
+          action,
+          resource: { resource: KEY_ARN, accountId: DEPLOYED['AWS::AccountId'] },
+          contextVariables: context,
+        },
+        identityPolicies: [],
+        serviceControlPolicies: [],
+        resourceControlPolicies: [],
+        resourcePolicy: resolved(props(template.Resources.AlarmTopicKey).KeyPolicy) as never,
+      },
+      {},
+    );
+    if (response.resultType !== 'single') throw new Error(`iam-simulate: ${JSON.stringify(response)}`);
+    expect(response.result.ignoredContextKeys ?? []).toEqual([]);
+    return response.overallResult;
+  };
+
+  it('names every alarm of the stack with the prefix the key policy trusts', () => {
+    const names = resourcesOfType(template, 'AWS::CloudWatch::Alarm').map(
+      ([, alarm]) => (alarm.Properties.AlarmName as { 'Fn::Sub': string })['Fn::Sub'],
+    );
+    expect(names.length).toBeGreaterThan(0);
+    for (const name of names) expect(name).toMatch(/^\$\{AWS::StackName\}-/);
+  });
+
+  it.each([
+    {
+      name: "this stack's alarm",
+      account: '111122223333',
+      arn: alarmArn('111122223333', 'cred-courier-dev-errors'),
+      expected: 'Allowed',
+    },
+    {
+      name: "another account's alarm",
+      account: '999988887777',
+      arn: alarmArn('999988887777', 'cred-courier-dev-errors'),
+      expected: 'ImplicitlyDenied',
+    },
+    {
+      name: "another stack's alarm in this account",
+      account: '111122223333',
+      arn: alarmArn('111122223333', 'other-stack-errors'),
+      expected: 'ImplicitlyDenied',
+    },
+    {
+      name: "another account's alarm claiming this account",
+      account: '999988887777',
+      arn: alarmArn('111122223333', 'cred-courier-dev-errors'),
+      expected: 'ImplicitlyDenied',
+    },
+  ])('lets cloudwatch.amazonaws.com use the key for $name: $expected', async ({ account, arn, expected }) => {
+    const context = { 'aws:SourceAccount': account, 'aws:SourceArn': arn };
+    for (const action of ['kms:GenerateDataKey', 'kms:Decrypt']) {
+      expect(await decide(action, context), action).toBe(expected);
+    }
+  });
+
+  it('refuses cloudwatch.amazonaws.com without a source account and alarm', async () => {
+    expect(await decide('kms:GenerateDataKey', {})).toBe('ImplicitlyDenied');
   });
 });
 
