@@ -1,7 +1,9 @@
 /**
  * Writing cluster kubeconfigs into Secrets Manager, the other side of `kubeconfig-store.ts`: create the
  * secret (tagged as cred-courier's) or put a new version, read what is stored, and schedule deletion
- * with a recovery window. Messages name secrets, never their values.
+ * with a recovery window. Only secrets carrying cred-courier's tags for the cluster, or that it creates,
+ * are written, restored, tagged or deleted: a `kubeconfigSecret` naming someone else's secret (a typo, a
+ * name taken) is refused and the secret left as it is. Messages name secrets, never their values.
  */
 import {
   CreateSecretCommand,
@@ -33,12 +35,34 @@ export interface SecretsWriterApi {
   send(command: TagResourceCommand): Promise<TagResourceCommandOutput>;
 }
 
+const TAG_KEYS = { cluster: 'cred-courier:cluster', managedBy: 'managed-by' } as const;
+const MANAGER = 'cred-courier';
+
 /** Tags on every kubeconfig secret cred-courier creates. */
 export function kubeconfigTags(cluster: string): { Key: string; Value: string }[] {
   return [
-    { Key: 'cred-courier:cluster', Value: cluster },
-    { Key: 'managed-by', Value: 'cred-courier' },
+    { Key: TAG_KEYS.cluster, Value: cluster },
+    { Key: TAG_KEYS.managedBy, Value: MANAGER },
   ];
+}
+
+/**
+ * Thrown when `kubeconfigSecret` names a secret that is not cred-courier's kubeconfig of that cluster.
+ * Nothing was written to it.
+ */
+export class ForeignSecretError extends CredCourierError {
+  readonly secretId: string;
+  readonly cluster: string;
+  constructor(secretId: string, cluster: string, why: string) {
+    super(
+      `Secrets Manager: ${secretId} (kubeconfigSecret of cluster ${cluster}) is not cred-courier's: ${why}. ` +
+        `It is left as it is. Point kubeconfigSecret of ${cluster} at another name, or, if the secret is ` +
+        `this cluster's kubeconfig, tag it ${TAG_KEYS.managedBy}=${MANAGER} and ${TAG_KEYS.cluster}=${cluster}`,
+    );
+    this.name = 'ForeignSecretError';
+    this.secretId = secretId;
+    this.cluster = cluster;
+  }
 }
 
 const errorName = (error: unknown) => (error as { name?: string } | null)?.name ?? '';
@@ -49,6 +73,42 @@ export interface StoredSecretState {
   /** Scheduled for deletion (DeleteSecret with a recovery window), restorable until then. */
   readonly deletedDate?: Date;
   readonly arn?: string;
+  /** The secret's tags (DescribeSecret returns them, also while the secret is scheduled for deletion). */
+  readonly tags?: Readonly<Record<string, string>>;
+}
+
+/** Why the secret is not cred-courier's kubeconfig of `cluster`, or undefined when it is (or is absent). */
+function foreignReason(state: StoredSecretState, cluster: string): string | undefined {
+  if (!state.exists) return undefined;
+  const tags = state.tags ?? {};
+  const manager = tags[TAG_KEYS.managedBy];
+  if (manager !== MANAGER) {
+    return manager === undefined
+      ? `it has no ${TAG_KEYS.managedBy} tag`
+      : `its ${TAG_KEYS.managedBy} tag is ${JSON.stringify(manager)}`;
+  }
+  const owner = tags[TAG_KEYS.cluster];
+  if (owner !== cluster) {
+    return owner === undefined
+      ? `it has no ${TAG_KEYS.cluster} tag`
+      : `it is the kubeconfig of cluster ${JSON.stringify(owner)}`;
+  }
+  return undefined;
+}
+
+/**
+ * The secret's state when it is absent or cred-courier's kubeconfig of `cluster`.
+ * @throws ForeignSecretError when it exists and is anyone else's.
+ */
+export async function describeOwnedSecret(
+  sm: SecretsWriterApi,
+  secretId: string,
+  cluster: string,
+): Promise<StoredSecretState> {
+  const state = await describeStoredSecret(sm, secretId);
+  const reason = foreignReason(state, cluster);
+  if (reason !== undefined) throw new ForeignSecretError(secretId, cluster, reason);
+  return state;
 }
 
 /** What Secrets Manager knows about the secret, without its value. */
@@ -58,10 +118,14 @@ export async function describeStoredSecret(
 ): Promise<StoredSecretState> {
   try {
     const described = await sm.send(new DescribeSecretCommand({ SecretId: secretId }));
+    const tags = Object.fromEntries(
+      (described.Tags ?? []).flatMap((tag) => (tag.Key === undefined ? [] : [[tag.Key, tag.Value ?? '']])),
+    );
     return {
       exists: true,
       ...(described.DeletedDate ? { deletedDate: described.DeletedDate } : {}),
       ...(described.ARN ? { arn: described.ARN } : {}),
+      tags,
     };
   } catch (error) {
     if (errorName(error) === 'ResourceNotFoundException') return { exists: false };
@@ -95,7 +159,9 @@ export type StoreAction = 'created' | 'updated' | 'restored';
 
 /**
  * Stores `text` as the current version of `secretId`: CreateSecret (tagged) when absent, otherwise
- * PutSecretValue (and the tags set again); a secret scheduled for deletion is restored first.
+ * PutSecretValue (and the tags set again); a secret scheduled for deletion is restored first. An existing
+ * secret must carry cred-courier's tags for `cluster`, checked before any write.
+ * @throws ForeignSecretError when it is someone else's (nothing written).
  */
 export async function storeKubeconfig(
   sm: SecretsWriterApi,
@@ -108,7 +174,7 @@ export async function storeKubeconfig(
       cause: error,
     });
   };
-  const state = await describeStoredSecret(sm, secretId);
+  let state = await describeOwnedSecret(sm, secretId, cluster);
   if (!state.exists) {
     if (secretId.startsWith('arn:')) {
       throw new CredCourierError(
@@ -126,8 +192,9 @@ export async function storeKubeconfig(
       );
       return 'created';
     } catch (error) {
-      // Created by someone else in between: store a new version below.
       if (errorName(error) !== 'ResourceExistsException') fail('create', error);
+      // Created by someone else in between: a new version only if it is cred-courier's for this cluster.
+      state = await describeOwnedSecret(sm, secretId, cluster);
     }
   }
   let action: StoreAction = 'updated';
@@ -153,13 +220,15 @@ export type DeletionAction = 'scheduled' | 'already-scheduled' | 'absent';
 /**
  * Schedules deletion of the secret after `recoveryWindowDays` (7-30): restorable until then, never
  * forced. Idempotent: a secret already scheduled, or absent, is reported as such.
+ * @throws ForeignSecretError when the secret is not cred-courier's kubeconfig of `cluster` (not deleted).
  */
 export async function scheduleKubeconfigDeletion(
   sm: SecretsWriterApi,
   secretId: string,
+  cluster: string,
   recoveryWindowDays: number,
 ): Promise<{ action: DeletionAction; deletionDate?: Date }> {
-  const state = await describeStoredSecret(sm, secretId);
+  const state = await describeOwnedSecret(sm, secretId, cluster);
   if (!state.exists) return { action: 'absent' };
   if (state.deletedDate) return { action: 'already-scheduled' };
   try {

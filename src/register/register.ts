@@ -15,6 +15,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { parseDocument } from 'yaml';
 import {
+  describeOwnedSecret,
   readStoredKubeconfig,
   type SecretsWriterApi,
   type StoreAction,
@@ -199,6 +200,8 @@ export async function registerCluster(options: RegisterOptions): Promise<Registe
   const requestTimeoutMs = options.requestTimeoutMs ?? settings.requestTimeoutSeconds * 1000;
   const admin = createKubeApis(options.admin.kubeConfig, { requestTimeoutMs });
   const labels = { [LABELS.managedBy]: MANAGER, [LABELS.cluster]: spec.name };
+  // Before anything is applied, read or minted: a kubeconfigSecret naming someone else's secret stops here.
+  await describeOwnedSecret(options.secrets, spec.kubeconfigSecret, spec.name);
 
   // RBAC
   const rbac: { object: string; action: ApplyAction | 'skipped' | 'unsupported' }[] = [];

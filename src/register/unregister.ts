@@ -17,7 +17,7 @@
 import type { KubeconfigSource } from '../aws/kubeconfig-store.ts';
 import {
   type DeletionAction,
-  describeStoredSecret,
+  describeOwnedSecret,
   type SecretsWriterApi,
   scheduleKubeconfigDeletion,
 } from '../aws/kubeconfig-writer.ts';
@@ -130,6 +130,8 @@ export async function unregisterCluster(options: UnregisterOptions): Promise<Unr
   const config = parseConfig(text, options.configFile);
   const spec = config.clusters.find((c) => c.name === options.cluster);
   if (!spec) throw new CredCourierError(`${options.configFile}: cluster ${options.cluster} not resolved`);
+  // A kubeconfigSecret naming someone else's secret: neither used nor deleted, and nothing else removed.
+  await describeOwnedSecret(options.secrets, spec.kubeconfigSecret, spec.name);
   const settings = config.settings;
   const warnings: string[] = [];
   const failureOf = (error: unknown): Failure => ({
@@ -191,13 +193,18 @@ export async function unregisterCluster(options: UnregisterOptions): Promise<Unr
   let kubeconfigSecret: UnregisterReport['kubeconfigSecret'] = { secretId, action: 'skipped' };
   if (proceed) {
     if (options.dryRun) {
-      const state = await describeStoredSecret(options.secrets, secretId);
+      const state = await describeOwnedSecret(options.secrets, secretId, spec.name);
       kubeconfigSecret = {
         secretId,
         action: !state.exists ? 'absent' : state.deletedDate ? 'already-scheduled' : 'would-schedule',
       };
     } else {
-      const result = await scheduleKubeconfigDeletion(options.secrets, secretId, options.recoveryWindowDays);
+      const result = await scheduleKubeconfigDeletion(
+        options.secrets,
+        secretId,
+        spec.name,
+        options.recoveryWindowDays,
+      );
       kubeconfigSecret = {
         secretId,
         action: result.action,
