@@ -328,14 +328,71 @@ function resolveClusters(data: unknown, locate: Locate): { clusters: ClusterSpec
     : undefined;
   const clusters: ClusterSpec[] = [];
   const issues: Issue[] = [];
+  const located: LocatedCluster[] = [];
   rawClusters(data).forEach((raw, index) => {
     const entry = ClusterSchema.safeParse(raw);
     if (!entry.success) return;
     const resolved = resolveCluster(entry.data, defaults.data, ['clusters', index], s3IntervalMinutes);
     issues.push(...resolved.problems.map((problem) => issueAt(problem.path, locate, problem.message)));
-    if (resolved.spec !== undefined) clusters.push(resolved.spec);
+    if (resolved.spec !== undefined) {
+      clusters.push(resolved.spec);
+      located.push({ index, entry: entry.data, spec: resolved.spec });
+    }
   });
+  issues.push(
+    ...sharedOwnIdentityProblems(located).map((problem) => issueAt(problem.path, locate, problem.message)),
+  );
   return { clusters, issues };
+}
+
+interface LocatedCluster {
+  readonly index: number;
+  readonly entry: ClusterEntry;
+  readonly spec: ClusterSpec;
+}
+
+const OWN_ACCOUNT = "the function's own account";
+
+/**
+ * Registries without `roleArn` are minted as the function itself: one token per region, shared by every
+ * cluster with such a registry there, and it pulls from every account the function's role may pull
+ * from (the union of those registries). Clusters sharing it must list the same accounts, or one
+ * cluster's pull secret would reach the other's images.
+ */
+function sharedOwnIdentityProblems(clusters: readonly LocatedCluster[]): Problem[] {
+  const firstByRegion = new Map<string, { cluster: LocatedCluster; accounts: string }>();
+  const problems: Problem[] = [];
+  for (const cluster of clusters) {
+    const byRegion = new Map<string, { accounts: Set<string>; registry: number }>();
+    (cluster.spec.ecr?.registries ?? []).forEach((registry, index) => {
+      if (registry.roleArn !== undefined) return;
+      const entry = byRegion.get(registry.region) ?? { accounts: new Set<string>(), registry: index };
+      entry.accounts.add(registry.accountId ?? OWN_ACCOUNT);
+      byRegion.set(registry.region, entry);
+    });
+    for (const [region, { accounts, registry }] of byRegion) {
+      const listed = [...accounts].sort().join(', ');
+      const first = firstByRegion.get(region);
+      if (first === undefined) {
+        firstByRegion.set(region, { cluster, accounts: listed });
+        continue;
+      }
+      if (first.accounts === listed) continue;
+      const own = cluster.entry.ecr?.registries !== undefined;
+      const at = ['clusters', cluster.index, 'ecr', 'registries', registry];
+      const other = `${quote(first.cluster.spec.name)} (clusters[${first.cluster.index}])`;
+      problems.push({
+        path: own ? at : ['clusters', cluster.index, 'ecr'],
+        message:
+          `${own ? '' : `registries[${registry}] (from defaults.ecr.registries): `}cluster ${quote(cluster.spec.name)} ` +
+          `would share one ECR token minted as the function itself in ${region} (no roleArn) with cluster ${other}, ` +
+          `but they list different accounts (${quote(first.cluster.spec.name)}: ${first.accounts}; ` +
+          `${quote(cluster.spec.name)}: ${listed}), and that token pulls from every account either lists: ` +
+          'give these registries a roleArn (a pull role per tenant), or list the same accounts',
+      });
+    }
+  }
+  return problems;
 }
 
 interface Problem {

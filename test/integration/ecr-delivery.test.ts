@@ -97,7 +97,8 @@ describe.skipIf(!rig)(`ECR delivery on the rig${rig ? '' : ` (skipped: ${skipRea
     )}${clusterYaml(
       clusterB,
       `{ names: [${ns.b1}], selector: "cred-courier-test=${ns.bLabelled}" }`,
-      `{ secretName: ${SECRET}, registries: [{ accountId: "111122223333", region: eu-west-1 }, { accountId: "444455556666", region: us-east-1 }] }`,
+      // The same accounts as cluster A: clusters sharing a token minted as the function must list the same.
+      `{ secretName: ${SECRET}, registries: [{ accountId: "111122223333", region: eu-west-1 }, { accountId: "444455556666", region: us-east-1 }, { region: eu-west-1 }] }`,
     )}`;
   }
 

@@ -49,9 +49,9 @@ function targets(cluster: ClusterSpec): KindTarget<EcrRequest>[] {
   ];
 }
 
-/** The session policy a request is minted under, when it is minted under a role. */
+/** The session policy a request is minted under, when it is minted under a role (always, then). */
 function policyOf(request: EcrRequest): string | undefined {
-  return request.roleArn ? ecrSessionPolicy(request) : undefined;
+  return request.roleArn ? ecrSessionPolicy({ ...request, roleArn: request.roleArn }) : undefined;
 }
 
 /**
@@ -67,8 +67,8 @@ async function mint(request: EcrRequest, deps: MintDeps): Promise<Minted<EcrCred
   const secrets: string[] = [];
   let client = deps.aws.ecr(request.region);
   if (request.roleArn) {
-    const policy = policyOf(request);
-    if (policy && policy.length > SESSION_POLICY_LIMIT) {
+    const policy = ecrSessionPolicy({ ...request, roleArn: request.roleArn });
+    if (policy.length > SESSION_POLICY_LIMIT) {
       throw new MintError(
         `the ECR session policy for ${scope} has ${policy.length} characters, over STS's ${SESSION_POLICY_LIMIT}: ` +
           'list fewer repositories, or use prefixes (team-a/*)',

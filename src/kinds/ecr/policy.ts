@@ -35,19 +35,29 @@ export function repositoryArn(region: string, accountId: string, repository: str
   return `arn:${partitionOf(region)}:ecr:${region}:${accountId}:repository/${repository}`;
 }
 
+/** The account of an IAM role ARN (`arn:aws:iam::111122223333:role/x` → `111122223333`). */
+export function roleAccountId(roleArn: string): string {
+  const account = /^arn:[^:]+:iam::(\d{12}):role\//.exec(roleArn)?.[1];
+  // Config validation only lets role ARNs of this shape through; anything else is a caller's bug.
+  if (account === undefined) throw new Error(`not an IAM role ARN: ${roleArn}`);
+  return account;
+}
+
 export interface EcrPolicyInput {
   readonly region: string;
+  /** The registry's account; without it, the role's own account. */
   readonly accountId?: string;
+  readonly roleArn: string;
   readonly repositories?: readonly string[];
 }
 
 /**
- * The session policy for minting a token, or undefined when the role's own policy is all there is to
- * go on (no account and no repositories named). With an account, pulls are limited to that account's
- * repositories in the region; with repositories, to those.
+ * The session policy every token minted under a role carries: pulls only, on the registry's account's
+ * repositories in the region (the role's own account when the entry names none), or only on the listed
+ * repositories. Whatever the role allows beyond that (pushes, other accounts) the token cannot do.
  */
-export function ecrSessionPolicy({ region, accountId, repositories }: EcrPolicyInput): string | undefined {
-  if (!accountId) return undefined;
+export function ecrSessionPolicy({ region, accountId, roleArn, repositories }: EcrPolicyInput): string {
+  const account = accountId ?? roleAccountId(roleArn);
   const names = repositories && repositories.length > 0 ? [...repositories].sort() : ['*'];
   return JSON.stringify({
     Version: '2012-10-17',
@@ -57,7 +67,7 @@ export function ecrSessionPolicy({ region, accountId, repositories }: EcrPolicyI
       {
         Effect: 'Allow',
         Action: [...ECR_PULL_ACTIONS],
-        Resource: names.map((name) => repositoryArn(region, accountId, name)),
+        Resource: names.map((name) => repositoryArn(region, account, name)),
       },
     ],
   });

@@ -495,6 +495,128 @@ describe('Function: parseConfig', () => {
       expect(issue).toContain('clusters[1].ecr.registries[0] (from defaults.ecr.registries) has no roleArn');
     });
 
+    /** Two clusters whose registries are `a` and `b` (YAML flow lists), and a third with `c` when given. */
+    const tenants = (a: string, b: string, c?: string) =>
+      yaml(
+        'clusters:',
+        '  - name: tenant-a',
+        '    kubeconfigSecret: k/a',
+        '    namespaces: { names: [app] }',
+        `    ecr: { secretName: ecr-pull, registries: ${a} }`,
+        '  - name: tenant-b',
+        '    kubeconfigSecret: k/b',
+        '    namespaces: { names: [app] }',
+        `    ecr: { secretName: ecr-pull, registries: ${b} }`,
+        ...(c === undefined
+          ? []
+          : [
+              '  - name: tenant-c',
+              '    kubeconfigSecret: k/c',
+              '    namespaces: { names: [app] }',
+              `    ecr: { secretName: ecr-pull, registries: ${c} }`,
+            ]),
+      );
+
+    it('refuses own-identity registries two clusters would share in a region while listing different accounts, naming both', () => {
+      // Prepare
+      const text = tenants(
+        '[{ accountId: "111122223333", region: eu-west-1 }]',
+        '[{ region: us-east-1 }, { accountId: "444455556666", region: eu-west-1 }]',
+      );
+
+      // Act
+      const act = () => parseConfig(text, 'config/tenants.yaml');
+
+      // Assess
+      expect(act).toThrow(ConfigError);
+      const issue = onlyIssueOf(text);
+      expect(issue).toContain(
+        'clusters[1].ecr.registries[1] (line 9): cluster "tenant-b" would share one ECR token',
+      );
+      expect(issue).toContain(
+        'minted as the function itself in eu-west-1 (no roleArn) with cluster "tenant-a" (clusters[0])',
+      );
+      expect(issue).toContain('"tenant-a": 111122223333; "tenant-b": 444455556666');
+      expect(issue).toContain('give these registries a roleArn');
+      expect(act).toThrow(/^config\/tenants\.yaml: clusters\[1\]/);
+    });
+
+    it("counts a registry without accountId as the function's own account, distinct from a listed one", () => {
+      // Prepare
+      const text = tenants(
+        '[{ region: eu-west-1 }]',
+        '[{ region: eu-west-1 }, { accountId: "444455556666", region: eu-west-1 }]',
+      );
+
+      // Act
+      const issue = onlyIssueOf(text);
+
+      // Assess
+      expect(issue).toContain(
+        `"tenant-a": the function's own account; "tenant-b": 444455556666, the function's own account`,
+      );
+    });
+
+    it('points at the cluster when the differing registries come from defaults', () => {
+      // Prepare
+      const text = yaml(
+        'defaults:',
+        '  ecr: { secretName: ecr-pull, registries: [{ accountId: "111122223333", region: eu-west-1 }] }',
+        'clusters:',
+        '  - name: tenant-a',
+        '    kubeconfigSecret: k/a',
+        '    namespaces: { names: [app] }',
+        '    ecr: { registries: [{ accountId: "444455556666", region: eu-west-1 }] }',
+        '  - name: tenant-b',
+        '    kubeconfigSecret: k/b',
+        '    namespaces: { names: [app] }',
+      );
+
+      // Act
+      const issue = onlyIssueOf(text);
+
+      // Assess
+      expect(issue).toContain(
+        'clusters[1].ecr (line 8): registries[0] (from defaults.ecr.registries): cluster "tenant-b" would share',
+      );
+      expect(issue).toContain('with cluster "tenant-a" (clusters[0])');
+    });
+
+    it.each([
+      [
+        'the same accounts',
+        '[{ accountId: "111122223333", region: eu-west-1 }]',
+        '[{ accountId: "111122223333", region: eu-west-1 }]',
+      ],
+      [
+        'other regions',
+        '[{ accountId: "111122223333", region: eu-west-1 }]',
+        '[{ accountId: "444455556666", region: us-east-1 }]',
+      ],
+      [
+        'roles',
+        '[{ accountId: "111122223333", region: eu-west-1, roleArn: "arn:aws:iam::111122223333:role/a" }]',
+        '[{ region: eu-west-1, roleArn: "arn:aws:iam::444455556666:role/b" }]',
+      ],
+      [
+        'one own-identity cluster',
+        '[{ accountId: "111122223333", region: eu-west-1 }]',
+        '[{ region: eu-west-1, roleArn: "arn:aws:iam::444455556666:role/b" }]',
+      ],
+    ])(
+      'accepts clusters whose registries share no own-identity token with different accounts: %s',
+      (_, a, b) => {
+        // Prepare
+        const text = tenants(a, b, a);
+
+        // Act
+        const config = parseConfig(text, 'clusters.yaml');
+
+        // Assess
+        expect(config.clusters.map((c) => c.name)).toEqual(['tenant-a', 'tenant-b', 'tenant-c']);
+      },
+    );
+
     it("reports a '*' anywhere but at the end of a repository", () => {
       // Prepare
       const text = oneCluster(

@@ -715,7 +715,7 @@ describe('Module: ecr kind', () => {
       const input = calls.assumeRoleInputs[0];
       expect(input?.RoleArn).toBe(ROLE);
       expect(input?.DurationSeconds).toBe(900);
-      expect(input?.Policy).toBe(ecrSessionPolicy(request));
+      expect(input?.Policy).toBe(ecrSessionPolicy({ ...request, roleArn: ROLE }));
       expect(input?.Policy).toContain(`arn:aws:ecr:eu-west-1:${ACCOUNT}:repository/team-a/*`);
       expect(input?.RoleSessionName).toMatch(/^[\w+=,.@-]{2,64}$/);
       expect(calls.ecrSends).toHaveLength(1);
@@ -724,6 +724,29 @@ describe('Module: ecr kind', () => {
         secretAccessKey: SESSION.SecretAccessKey,
         sessionToken: SESSION.SessionToken,
       });
+    });
+
+    it('sends a pull-only session policy on the role’s own account when the registry has no accountId', async () => {
+      // Prepare
+      const tenantRole = `arn:aws:iam::${OTHER_ACCOUNT}:role/tenant-b-pull`;
+      const { aws, calls } = awsClientsStub({ authorizationData: [tokenData()] });
+      const { deps: mintDeps } = deps(aws);
+
+      // Act
+      await ecrKind.mint({ region: 'eu-west-1', roleArn: tenantRole }, mintDeps);
+
+      // Assess
+      const policy = JSON.parse(calls.assumeRoleInputs[0]?.Policy ?? 'null') as {
+        Statement: { Action: string | string[]; Resource: string | string[] }[];
+      } | null;
+      expect(policy, 'AssumeRole was sent without a session policy').not.toBeNull();
+      expect(policy?.Statement.map((s) => [s.Action, s.Resource])).toEqual([
+        ['ecr:GetAuthorizationToken', '*'],
+        [
+          ['ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'],
+          [`arn:aws:ecr:eu-west-1:${OTHER_ACCOUNT}:repository/*`],
+        ],
+      ]);
     });
 
     it('lists the password, the raw token and the session secret key and token as secrets', async () => {

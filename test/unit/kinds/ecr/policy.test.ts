@@ -19,6 +19,8 @@ interface Policy {
   readonly Statement: Statement[];
 }
 
+const ROLE = 'arn:aws:iam::111122223333:role/cred-courier-ecr-pull';
+
 /** STS refuses a session policy whose plaintext is longer than this. */
 const STS_POLICY_MAX_CHARS = 2048;
 
@@ -42,20 +44,35 @@ function repositories(count: number, length: number): string[] {
 }
 
 describe('Function: ecrSessionPolicy', () => {
-  it('returns no policy without an accountId', () => {
+  it('limits pulls to the role’s own account without an accountId (a role-minted token is never unscoped)', () => {
     // Prepare
-    const input = { region: 'eu-west-1', repositories: ['app/api'] };
+    const input = { region: 'eu-west-1', roleArn: 'arn:aws:iam::444455556666:role/tenant-b-pull' };
 
     // Act
-    const policy = ecrSessionPolicy(input);
+    const policy = parsed(ecrSessionPolicy(input));
 
     // Assess
-    expect(policy).toBeUndefined();
+    expect(pullResources(policy)).toEqual(['arn:aws:ecr:eu-west-1:444455556666:repository/*']);
+  });
+
+  it('prefers the registry’s accountId to the role’s account', () => {
+    // Prepare
+    const input = {
+      region: 'eu-west-1',
+      accountId: '111122223333',
+      roleArn: 'arn:aws:iam::444455556666:role/x',
+    };
+
+    // Act
+    const policy = parsed(ecrSessionPolicy(input));
+
+    // Assess
+    expect(pullResources(policy)).toEqual(['arn:aws:ecr:eu-west-1:111122223333:repository/*']);
   });
 
   it('limits pulls to every repository of the account in the region when no repositories are named', () => {
     // Prepare
-    const input = { region: 'eu-west-1', accountId: '111122223333' };
+    const input = { region: 'eu-west-1', roleArn: ROLE, accountId: '111122223333' };
 
     // Act
     const policy = parsed(ecrSessionPolicy(input));
@@ -67,7 +84,7 @@ describe('Function: ecrSessionPolicy', () => {
 
   it('treats an empty repositories list like no list', () => {
     // Prepare
-    const input = { region: 'eu-west-1', accountId: '111122223333', repositories: [] };
+    const input = { region: 'eu-west-1', roleArn: ROLE, accountId: '111122223333', repositories: [] };
 
     // Act
     const policy = parsed(ecrSessionPolicy(input));
@@ -80,6 +97,7 @@ describe('Function: ecrSessionPolicy', () => {
     // Prepare
     const input = {
       region: 'eu-west-1',
+      roleArn: ROLE,
       accountId: '111122223333',
       repositories: ['team-a/*', 'app/web', 'app/api'],
     };
@@ -100,7 +118,7 @@ describe('Function: ecrSessionPolicy', () => {
     const repos = ['b/x', 'a/x'];
 
     // Act
-    ecrSessionPolicy({ region: 'eu-west-1', accountId: '111122223333', repositories: repos });
+    ecrSessionPolicy({ region: 'eu-west-1', roleArn: ROLE, accountId: '111122223333', repositories: repos });
 
     // Assess
     expect(repos).toEqual(['b/x', 'a/x']);
@@ -108,7 +126,12 @@ describe('Function: ecrSessionPolicy', () => {
 
   it('grants `Resource: "*"` only to ecr:GetAuthorizationToken', () => {
     // Prepare
-    const input = { region: 'eu-west-1', accountId: '111122223333', repositories: ['app/api'] };
+    const input = {
+      region: 'eu-west-1',
+      roleArn: ROLE,
+      accountId: '111122223333',
+      repositories: ['app/api'],
+    };
 
     // Act
     const policy = parsed(ecrSessionPolicy(input));
@@ -124,7 +147,7 @@ describe('Function: ecrSessionPolicy', () => {
 
   it('allows only pull actions: nothing that puts, deletes, creates or changes', () => {
     // Prepare
-    const input = { region: 'eu-west-1', accountId: '111122223333' };
+    const input = { region: 'eu-west-1', roleArn: ROLE, accountId: '111122223333' };
 
     // Act
     const policy = parsed(ecrSessionPolicy(input));
@@ -152,7 +175,7 @@ describe('Function: ecrSessionPolicy', () => {
     { region: 'us-east-1', partition: 'aws' },
   ])('writes $partition ARNs for $region', ({ region, partition }) => {
     // Prepare
-    const input = { region, accountId: '111122223333', repositories: ['app/api'] };
+    const input = { region, roleArn: ROLE, accountId: '111122223333', repositories: ['app/api'] };
 
     // Act
     const policy = parsed(ecrSessionPolicy(input));
@@ -166,7 +189,12 @@ describe('Function: ecrSessionPolicy', () => {
     const repos = repositories(20, 40);
 
     // Act
-    const policy = ecrSessionPolicy({ region: 'eu-west-1', accountId: '111122223333', repositories: repos });
+    const policy = ecrSessionPolicy({
+      region: 'eu-west-1',
+      roleArn: ROLE,
+      accountId: '111122223333',
+      repositories: repos,
+    });
 
     // Assess
     expect(repos.every((repo) => repo.length === 40)).toBe(true);
@@ -183,6 +211,7 @@ describe('Function: ecrSessionPolicy', () => {
     // Act
     const policy = ecrSessionPolicy({
       region: 'ap-southeast-2',
+      roleArn: ROLE,
       accountId: '111122223333',
       repositories: repos,
     });
