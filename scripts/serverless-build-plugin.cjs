@@ -4,7 +4,8 @@
  * deployment artifact is zipped, so `sls package` and `sls deploy` never package a missing or stale
  * dist/, and dist/config/clusters.yaml is the registration file named by the `config` param: the one
  * whose permissions and alarms the stack was generated from. (`sls deploy --package <dir>` deploys an
- * existing artifact and builds nothing.)
+ * existing artifact and builds nothing.) It also cuts the framework's log statements of the function role
+ * to what the runtime calls (see trimFrameworkLogStatements in scripts/serverless-config.ts).
  */
 const { join } = require('node:path');
 const { pathToFileURL } = require('node:url');
@@ -15,7 +16,17 @@ class CredCourierBuild {
     this.log = log;
     this.hooks = {
       'before:package:createDeploymentArtifacts': () => this.build(),
+      // After every compile step, before the template is saved: the function role's log statements.
+      'before:package:finalize': () => this.trimRole(),
     };
+  }
+
+  async trimRole() {
+    const root = this.serverless.serviceDir ?? join(__dirname, '..');
+    const { trimFrameworkLogStatements } = await import(
+      pathToFileURL(join(root, 'scripts/serverless-config.ts')).href
+    );
+    trimFrameworkLogStatements(this.serverless.service.provider.compiledCloudFormationTemplate);
   }
 
   async build() {

@@ -310,6 +310,46 @@ export function functionRoleStatements(config: Config): IamStatement[] {
   return statements;
 }
 
+/** The compiled template's resources, as far as the role trimming below reads and writes them. */
+interface CompiledTemplate {
+  readonly Resources: Record<
+    string,
+    { Properties?: { Policies?: { PolicyDocument: { Statement: { Action: Cfn; Resource: Cfn }[] } }[] } }
+  >;
+}
+
+const logGroupArn = (suffix: string): Cfn =>
+  sub(
+    `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:\${${LOGICAL_IDS.logGroup}}${suffix}`,
+  );
+
+/**
+ * The framework's log statements, cut to what the Lambda runtime calls: CreateLogStream and
+ * PutLogEvents on the function's own log group (the stack creates the group, so no CreateLogGroup, and
+ * nothing tags it, so no TagResource; the framework's `/aws/lambda/<service>-<stage>*` prefix would
+ * also match other functions' groups). Called from scripts/serverless-build-plugin.cjs before the
+ * template is saved.
+ * @throws PackagingError when the framework's statements are not the ones this expects (a framework
+ *   upgrade changed them): better a failed package than an unreviewed grant.
+ */
+export function trimFrameworkLogStatements(template: CompiledTemplate): void {
+  const statements =
+    template.Resources.IamRoleLambdaExecution?.Properties?.Policies?.[0]?.PolicyDocument.Statement;
+  const actions = (action: Cfn) => JSON.stringify([action].flat().slice().sort());
+  const streams = statements?.find(
+    (s) => actions(s.Action) === actions(['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:TagResource']),
+  );
+  const events = statements?.find((s) => actions(s.Action) === actions(['logs:PutLogEvents']));
+  if (streams === undefined || events === undefined) {
+    throw new PackagingError(
+      'the framework no longer generates the log statements this stack trims (IamRoleLambdaExecution): review scripts/serverless-config.ts',
+    );
+  }
+  streams.Action = ['logs:CreateLogStream'];
+  streams.Resource = [logGroupArn(':*')];
+  events.Resource = [logGroupArn(':log-stream:*')];
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Schedules and alarms
 // ---------------------------------------------------------------------------------------------------

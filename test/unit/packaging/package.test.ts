@@ -127,11 +127,9 @@ describe('the function role', () => {
     const actions = statements().flatMap(actionsOf).sort();
     expect(actions).toEqual(
       [
-        // The framework's log statements.
-        'logs:CreateLogGroup',
+        // The framework's log statements, trimmed to what the Lambda runtime calls.
         'logs:CreateLogStream',
         'logs:PutLogEvents',
-        'logs:TagResource',
         // Derived from the file.
         'ecr:GetAuthorizationToken',
         'ecr:BatchCheckLayerAvailability',
@@ -165,11 +163,21 @@ describe('the function role', () => {
       ReadKubeconfigs: ['secretsmanager:GetSecretValue'],
       AssumeMintingRoles: ['sts:AssumeRole'],
       DeliveryLedger: ['dynamodb:BatchWriteItem', 'dynamodb:Scan'],
-      'framework logs:CreateLogStream': ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:TagResource'],
+      'framework logs:CreateLogStream': ['logs:CreateLogStream'],
       'framework logs:PutLogEvents': ['logs:PutLogEvents'],
       'framework sqs:SendMessage': ['sqs:SendMessage'],
     });
     expect(bySid).toHaveLength(8);
+  });
+
+  it("writes logs only to the function's own log group", () => {
+    const logs = statements().filter((s) => actionsOf(s).some((a) => a.startsWith('logs:')));
+    const group = `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:\${DistributeLogGroup}`;
+    expect(logs.map((s) => [actionsOf(s), s.Resource])).toEqual([
+      [['logs:CreateLogStream'], [sub(`${group}:*`)]],
+      [['logs:PutLogEvents'], [sub(`${group}:log-stream:*`)]],
+    ]);
+    expect(template.Resources.DistributeLogGroup?.Type).toBe('AWS::Logs::LogGroup');
   });
 
   it('uses "*" only for ecr:GetAuthorizationToken', () => {

@@ -14,6 +14,7 @@ import {
   type PackagingInputs,
   parseInputs,
   secretResource,
+  trimFrameworkLogStatements,
   validityPeriodSeconds,
 } from '../../../scripts/serverless-config.ts';
 import { parseConfig } from '../../../src/config/load.ts';
@@ -118,6 +119,46 @@ describe('functionRoleStatements', () => {
       'plain.yaml',
     );
     expect(functionRoleStatements(config).map((s) => s.Sid)).toEqual(['ReadKubeconfigs', 'DeliveryLedger']);
+  });
+});
+
+describe('trimFrameworkLogStatements', () => {
+  const role = (statements: { Action: string[]; Resource: string[] }[]) => ({
+    Resources: {
+      IamRoleLambdaExecution: { Properties: { Policies: [{ PolicyDocument: { Statement: statements } }] } },
+    },
+  });
+
+  it("cuts the framework's log statements to CreateLogStream and PutLogEvents on the function's log group", () => {
+    // Prepare
+    const template = role([
+      {
+        Action: ['logs:CreateLogStream', 'logs:CreateLogGroup', 'logs:TagResource'],
+        Resource: ['prefix*:*'],
+      },
+      { Action: ['logs:PutLogEvents'], Resource: ['prefix*:*:*'] },
+    ]);
+
+    // Act
+    trimFrameworkLogStatements(template);
+
+    // Assess
+    const statements =
+      template.Resources.IamRoleLambdaExecution.Properties.Policies[0]?.PolicyDocument.Statement;
+    expect(statements?.map((s) => s.Action)).toEqual([['logs:CreateLogStream'], ['logs:PutLogEvents']]);
+    expect(JSON.stringify(statements)).not.toContain('prefix');
+  });
+
+  it('fails packaging when the framework generates other log statements than the ones it trims', () => {
+    // Prepare
+    const template = role([{ Action: ['logs:*'], Resource: ['*'] }]);
+
+    // Act
+    const act = () => trimFrameworkLogStatements(template);
+
+    // Assess
+    expect(act).toThrow(PackagingError);
+    expect(act).toThrow(/review scripts\/serverless-config\.ts/);
   });
 });
 
