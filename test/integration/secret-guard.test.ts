@@ -368,6 +368,79 @@ clusters:
     expect(after.imagePullSecrets).toEqual([{ name: 'regcred' }]);
   });
 
+  it("with adoptExistingSecrets the guard lets delivery take over a foreign Secret of a managed name, keeping other tools' keys; another type stays refused", async () => {
+    // Prepare: a cluster that opts into adoption, and someone else's Secrets under its names.
+    const rigCluster = theRig().clusters.b;
+    const adoptName = uniqueName('adopt');
+    const adoptControl = uniqueName('cc');
+    const target = uniqueName('ad');
+    const opaqueTarget = uniqueName('ao');
+    for (const namespace of [target, opaqueTarget]) await ensureNamespace(rigCluster, namespace);
+    await waitForDefaultServiceAccounts(rigCluster, [target, opaqueTarget]);
+    const text = `settings: { controlNamespace: ${adoptControl}, clusterDeadlineSeconds: 30 }\nclusters:\n  - name: ${adoptName}\n    kubeconfigSecret: cred-courier/test/${adoptName}\n    namespaces: { names: [${target}] }\n    ecr: { secretName: ${ECR}, registries: [{ region: eu-west-1 }] }\n    adoptExistingSecrets: true\n`;
+    const file = join(dir, `${adoptName}.yaml`);
+    writeFileSync(file, text.replace(`names: [${target}]`, `names: [${target}, ${opaqueTarget}]`));
+    const report = await registerCluster({
+      configFile: file,
+      cluster: adoptName,
+      admin: loadAdminKubeconfig(rigCluster.adminKubeconfigPath),
+      rbac: 'apply',
+      token: { kind: 'token-request', seconds: 3600 },
+      rotate: false,
+      dryRun: false,
+      entry: {},
+      secrets: secrets(),
+    });
+    const admin = (method: string, path: string, body?: unknown) =>
+      kubeRequest(rigCluster, rigCluster.adminToken, method, path, body);
+    await admin('POST', secretPath(target), {
+      metadata: {
+        name: ECR,
+        labels: { 'team.example/owner': 'web' },
+        annotations: { 'team.example/note': 'kept' },
+      },
+      type: 'kubernetes.io/dockerconfigjson',
+      data: DOCKER,
+    });
+    await admin('POST', secretPath(opaqueTarget), {
+      metadata: { name: ECR },
+      type: 'Opaque',
+      data: { keep: b64('me') },
+    });
+
+    // Act: delivery (server-side apply with force) into both namespaces.
+    const run = await capturedRun(
+      configOf(text.replace(`names: [${target}]`, `names: [${target}, ${opaqueTarget}]`)),
+      {
+        clusters: [adoptName],
+      },
+    );
+    const adopted = (await admin('GET', secretPath(target, ECR))).json<{
+      metadata: { labels: Record<string, string>; annotations: Record<string, string> };
+    }>();
+    const opaque = (await admin('GET', secretPath(opaqueTarget, ECR))).json<{
+      type: string;
+      data: Record<string, string>;
+    }>();
+
+    // Assess
+    expect(report.ok).toBe(true);
+    const actions = Object.fromEntries(
+      (run.result.clusters[0]?.secrets ?? []).map((s) => [
+        s.namespace,
+        s.action ?? `failed: ${s.failure?.message}`,
+      ]),
+    );
+    expect(actions[target]).toBe('adopted');
+    expect(actions[opaqueTarget]).toMatch(/^failed: .*(secret-guard|immutable)/);
+    expect(adopted.metadata.labels).toMatchObject({
+      [MANAGED_BY]: 'cred-courier',
+      'team.example/owner': 'web',
+    });
+    expect(adopted.metadata.annotations['team.example/note']).toBe('kept');
+    expect(opaque).toMatchObject({ type: 'Opaque', data: { keep: b64('me') } });
+  });
+
   it('(d) refuses writes in kube-system, kube-public and kube-node-lease for a cluster that does not name them (globs: a cluster-wide role)', async () => {
     // Prepare: a glob cluster, whose delivery role is bound cluster-wide.
     const rigCluster = theRig().clusters.b;
