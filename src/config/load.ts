@@ -429,7 +429,12 @@ function resolveCluster(
   const namespaces = resolveNamespaces(cluster, defaults, at);
   const ecr = resolveEcr(cluster, defaults, at);
   const s3 = resolveS3(cluster, defaults, at, namespaces.value, s3IntervalMinutes);
-  const problems = [...namespaces.problems, ...ecr.problems, ...s3.problems];
+  const problems = [
+    ...namespaces.problems,
+    ...ecr.problems,
+    ...s3.problems,
+    ...secretGuardProblems(cluster, namespaces.value, at),
+  ];
   if (namespaces.value === undefined || s3.value === undefined || problems.length > 0) return { problems };
   const spec: ClusterSpec = {
     name: cluster.name,
@@ -440,8 +445,28 @@ function resolveCluster(
     allowInsecureSkipTlsVerify:
       cluster.allowInsecureSkipTlsVerify ?? defaults?.allowInsecureSkipTlsVerify ?? false,
     adoptExistingSecrets: cluster.adoptExistingSecrets ?? defaults?.adoptExistingSecrets ?? false,
+    ...(cluster.secretGuard === false ? { secretGuard: false as const } : {}),
   };
   return { spec, problems };
+}
+
+/**
+ * Without the secret guard, RBAC's unrestricted `create` on Secrets is held only by the namespaces it is
+ * granted in: with globs or a selector that is every namespace (kube-system too), so opting out is
+ * allowed for exact names only.
+ */
+function secretGuardProblems(
+  cluster: ClusterEntry,
+  namespaces: NamespaceSelection | undefined,
+  at: Path,
+): Problem[] {
+  if (cluster.secretGuard !== false || !namespaces || !needsNamespaceListing(namespaces)) return [];
+  return [
+    {
+      path: [...at, 'secretGuard'],
+      message: `false is allowed only when cluster ${cluster.name} names its namespaces exactly (no globs, no selector): with globs or a selector its identity may create Secrets in every namespace, kube-system included, and only the secret guard holds it to its own`,
+    },
+  ];
 }
 
 interface Part<T> {

@@ -717,6 +717,12 @@ export const ClusterSchema = mapping({
       examples: ['cred-courier/clusters/gke-prod'],
     }),
   ...clusterOptions,
+  // Per cluster only (never from defaults): running without the guard is a decision about one cluster.
+  secretGuard: flag().optional().meta({
+    description:
+      'false: the cluster was registered with register --without-secret-guard and register and check do not require the secret guard (a ValidatingAdmissionPolicy, Kubernetes 1.30+). Only with exact namespace names (no globs, no selector). Absent: the guard is required.',
+    default: true,
+  }),
 }).meta({ id: 'Cluster', title: 'Cluster' });
 
 function secretRefMessage(issue: IssueInput): string {

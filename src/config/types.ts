@@ -79,6 +79,11 @@ export interface ClusterSpec {
   readonly allowInsecureSkipTlsVerify: boolean;
   /** Take over Secrets of the same name that cred-courier did not create. */
   readonly adoptExistingSecrets: boolean;
+  /**
+   * `false`: registered with `register --without-secret-guard` (exact namespace names only), so `register`
+   * and `check` do not require the secret guard. Absent: the guard is required.
+   */
+  readonly secretGuard?: false;
 }
 
 /** Run-wide settings, all with defaults. */

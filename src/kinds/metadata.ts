@@ -9,6 +9,8 @@ export const LABELS = {
   managedBy: 'app.kubernetes.io/managed-by',
   /** The registered cluster name the Secret was written for. */
   cluster: 'cred-courier.io/cluster',
+  /** The installation (its control namespace) that owns the object. */
+  installation: 'cred-courier.io/installation',
   /** The credential kind (`ecr`, `s3`). */
   kind: 'cred-courier.io/kind',
 } as const;

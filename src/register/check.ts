@@ -1,7 +1,8 @@
 /**
  * `check`: for each registered cluster, whether its stored kubeconfig still does everything delivery
  * needs — reachable, TLS trusted, cred-courier's identity, token not expiring within 7 days, every
- * permission allowed, the secret guard active. Reads only (the guard probe is a server-side dry run).
+ * permission allowed, the secret guard active (required unless the entry sets `secretGuard: false`).
+ * Reads only (the guard probe is a server-side dry run).
  */
 import pLimit from 'p-limit';
 import type { KubeconfigSource } from '../aws/kubeconfig-store.ts';

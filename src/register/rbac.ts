@@ -10,15 +10,16 @@
  *   when the objects are made — the per-namespace rules above as a ClusterRole bound cluster-wide;
  * - no `list` or `watch` on Secrets anywhere.
  *
- * Because `create` cannot be limited by name, a ValidatingAdmissionPolicy (the "secret guard") refuses
- * any Secret the identity creates or updates that is not one of the managed names, of the kinds' types,
- * carrying the managed-by label. Without it, `create` plus `get` on a known name would let the identity
- * create a service-account-token Secret under that name for any ServiceAccount and read its token.
+ * Because `create` cannot be limited by name, a ValidatingAdmissionPolicy (the "secret guard", see
+ * `secretGuard`) holds the identity's writes to its own Secrets and ServiceAccount entries. Without it,
+ * `create` plus `get` on a known name would let the identity create a service-account-token Secret under
+ * that name for any ServiceAccount and read its token, so `register` stores no kubeconfig unless the
+ * guard is proven in effect (or the cluster opts out, exact namespace names only).
  */
 import type { ClusterSpec, Settings } from '../config/types.ts';
-import { LABELS, MANAGER } from '../kinds/metadata.ts';
+import { ANNOTATIONS, LABELS, MANAGER } from '../kinds/metadata.ts';
 import { INVENTORY_NAME } from '../kube/inventory.ts';
-import { needsNamespaceListing, selectNamespaces } from '../plan/namespaces.ts';
+import { needsNamespaceListing, SYSTEM_NAMESPACES, selectNamespaces } from '../plan/namespaces.ts';
 
 /** The ServiceAccount (in the control namespace) whose token cred-courier stores. */
 export const SERVICE_ACCOUNT = 'cred-courier';
@@ -264,15 +265,135 @@ export function managedSecretNames(cluster: ClusterSpec): string[] {
   return sorted([...(cluster.ecr ? [cluster.ecr.secretName] : []), ...cluster.s3.map((g) => g.secretName)]);
 }
 
-/** The ValidatingAdmissionPolicy and its binding that keep the identity's `create` to its own Secrets. */
-function secretGuard(cluster: ClusterSpec, control: string, labels: Record<string, string>): Manifest[] {
+/** CEL map literal of strings (names and types are DNS subdomains and type names: no quoting problems). */
+const celMap = (entries: readonly (readonly [string, string])[]) =>
+  `{${entries.map(([key, value]) => `'${key}': '${value}'`).join(', ')}}`;
+
+/** CEL: `field` (a path below `object`) is absent on both objects or equal on both. */
+const unchangedField = (field: string) =>
+  `(has(object.${field}) == has(oldObject.${field}) && (!has(object.${field}) || object.${field} == oldObject.${field}))`;
+
+/** The system namespaces the cluster's file names exactly (delivery may write there only then). */
+function namedSystemNamespaces(cluster: ClusterSpec): Set<string> {
+  const exact = selectNamespaces({ names: cluster.namespaces.names, exclude: cluster.namespaces.exclude });
+  return new Set(exact.filter((namespace) => SYSTEM_NAMESPACES.has(namespace)));
+}
+
+/**
+ * The secret guard: one ValidatingAdmissionPolicy and its binding, for requests made by cred-courier's
+ * identity only (RBAC decides everything else). `create` on Secrets cannot be limited by name in RBAC,
+ * and `patch` arrives here as UPDATE, so this is what holds the identity to its own objects:
+ *
+ * - Secrets: only the managed names, each with its kind's type (never changed), carrying the managed-by
+ *   label; an update only of a Secret that already carries it (`oldObject`) — unless the cluster sets
+ *   `adoptExistingSecrets`, which is exactly the operator's consent to take over Secrets of these names —
+ *   and never of another installation's Secret;
+ * - labels and annotations: only cred-courier's own keys (every value of LABELS and ANNOTATIONS) may be
+ *   set; every other key stays exactly as it was (never added, changed or removed by the identity);
+ * - ServiceAccounts (ECR only; RBAC names them): only `imagePullSecrets` changes, and only by adding or
+ *   removing entries that name the ECR pull Secret; labels and annotations as above with no own keys;
+ * - never in kube-system, kube-public or kube-node-lease unless the file names that namespace exactly.
+ */
+export function secretGuard(
+  cluster: ClusterSpec,
+  control: string,
+  labels: Record<string, string>,
+): Manifest[] {
   const names = managedSecretNames(cluster);
   if (names.length === 0) return [];
-  const types = sorted([
-    ...(cluster.ecr ? [SECRET_TYPES.ecr] : []),
-    ...(cluster.s3.length > 0 ? [SECRET_TYPES.s3] : []),
+  const typeOf = celMap([
+    ...(cluster.ecr ? [[cluster.ecr.secretName, SECRET_TYPES.ecr] as const] : []),
+    ...cluster.s3.map((grant) => [grant.secretName, SECRET_TYPES.s3] as const),
   ]);
+  const pullSecretNames = cluster.ecr ? [cluster.ecr.secretName] : [];
+  const guardsServiceAccounts = cluster.ecr !== undefined && cluster.ecr.serviceAccounts.length > 0;
+  const named = namedSystemNamespaces(cluster);
+  const forbiddenNamespaces = [...SYSTEM_NAMESPACES].filter((namespace) => !named.has(namespace)).sort();
+  const ownLabels = celList(sorted(Object.values(LABELS)));
+  const ownAnnotations = celList(sorted(Object.values(ANNOTATIONS)));
+  const managedBy = `'${LABELS.managedBy}'`;
+  const installation = `'${LABELS.installation}'`;
   const policyName = objectName(control, 'secret-guard');
+  const secretsOnly = (expression: string) => `!variables.secret || (${expression})`;
+  const serviceAccountsOnly = (expression: string) => `variables.secret || (${expression})`;
+  /** Keys of `map` outside `own` are exactly as in `old`: not added, changed or removed. */
+  const foreignKeysKept = (map: string, old: string, own: string) =>
+    `variables.${map}.all(k, k in variables.${own} || (k in variables.${old} && variables.${old}[k] == variables.${map}[k])) && ` +
+    `variables.${old}.all(k, k in variables.${own} || k in variables.${map})`;
+  const pullSecretsOf = (object: string) =>
+    `has(${object}.imagePullSecrets) ? ${object}.imagePullSecrets.map(r, has(r.name) ? r.name : '') : []`;
+
+  const validations = [
+    {
+      expression: secretsOnly(`object.metadata.name in ${celList(names)}`),
+      message: `cred-courier may only write the Secrets it manages: ${names.join(', ')}`,
+    },
+    {
+      expression: secretsOnly(
+        `object.metadata.name in ${typeOf} && object.type == ${typeOf}[object.metadata.name] && (!variables.update || object.type == oldObject.type)`,
+      ),
+      message: `cred-courier's Secrets have their kind's type (${typeOf}), never changed`,
+    },
+    {
+      expression: secretsOnly(
+        `${managedBy} in variables.labels && variables.labels[${managedBy}] == '${MANAGER}'`,
+      ),
+      message: `cred-courier's Secrets carry ${LABELS.managedBy}=${MANAGER}`,
+    },
+    ...(cluster.adoptExistingSecrets
+      ? []
+      : [
+          {
+            expression: secretsOnly(
+              `!variables.update || (${managedBy} in variables.oldLabels && variables.oldLabels[${managedBy}] == '${MANAGER}')`,
+            ),
+            message: `cred-courier may only update Secrets that already carry ${LABELS.managedBy}=${MANAGER} (set adoptExistingSecrets on the cluster to take over existing ones)`,
+          },
+        ]),
+    {
+      expression: secretsOnly(
+        `(!(${installation} in variables.oldLabels) || variables.oldLabels[${installation}] == '${control}') && (!(${installation} in variables.labels) || variables.labels[${installation}] == '${control}')`,
+      ),
+      message: `cred-courier installation ${control} may only write its own Secrets (${LABELS.installation}=${control})`,
+    },
+    {
+      expression: foreignKeysKept('labels', 'oldLabels', 'ownLabels'),
+      message:
+        'cred-courier may set only its own labels; other labels stay as they were (not added, changed or removed)',
+    },
+    {
+      expression: foreignKeysKept('annotations', 'oldAnnotations', 'ownAnnotations'),
+      message:
+        'cred-courier may set only its own annotations; other annotations stay as they were (not added, changed or removed)',
+    },
+    ...(forbiddenNamespaces.length > 0
+      ? [
+          {
+            expression: `!(request.namespace in ${celList(forbiddenNamespaces)})`,
+            message: `cred-courier does not write in ${forbiddenNamespaces.join(', ')} (only in system namespaces its cluster entry names exactly)`,
+          },
+        ]
+      : []),
+    ...(guardsServiceAccounts
+      ? [
+          {
+            expression: serviceAccountsOnly(
+              `variables.pullSecrets.all(n, n in variables.oldPullSecrets || n in ${celList(pullSecretNames)}) && variables.oldPullSecrets.all(n, n in variables.pullSecrets || n in ${celList(pullSecretNames)})`,
+            ),
+            message: `cred-courier may only add or remove its own imagePullSecrets entry (${pullSecretNames.join(', ')}) on a ServiceAccount`,
+          },
+          {
+            expression: serviceAccountsOnly(
+              ['secrets', 'automountServiceAccountToken', 'metadata.ownerReferences', 'metadata.finalizers']
+                .map(unchangedField)
+                .join(' && '),
+            ),
+            message: 'cred-courier changes nothing of a ServiceAccount but its own imagePullSecrets entry',
+          },
+        ]
+      : []),
+  ];
+
   return [
     {
       apiVersion: ADMISSION_API,
@@ -288,6 +409,16 @@ function secretGuard(cluster: ClusterSpec, control: string, labels: Record<strin
               operations: ['CREATE', 'UPDATE'],
               resources: ['secrets'],
             },
+            ...(guardsServiceAccounts
+              ? [
+                  {
+                    apiGroups: [''],
+                    apiVersions: ['v1'],
+                    operations: ['UPDATE'],
+                    resources: ['serviceaccounts'],
+                  },
+                ]
+              : []),
           ],
         },
         matchConditions: [
@@ -296,20 +427,34 @@ function secretGuard(cluster: ClusterSpec, control: string, labels: Record<strin
             expression: `request.userInfo.username == '${serviceAccountUser(control)}'`,
           },
         ],
-        validations: [
+        // Absent maps read as empty ones; `old*` are empty on CREATE (there is no oldObject).
+        variables: [
+          { name: 'secret', expression: "request.resource.resource == 'secrets'" },
+          { name: 'update', expression: "request.operation == 'UPDATE'" },
+          { name: 'ownLabels', expression: `variables.secret ? ${ownLabels} : []` },
+          { name: 'ownAnnotations', expression: `variables.secret ? ${ownAnnotations} : []` },
+          { name: 'labels', expression: 'has(object.metadata.labels) ? object.metadata.labels : {}' },
           {
-            expression: `object.metadata.name in ${celList(names)}`,
-            message: `cred-courier may only write the Secrets it manages: ${names.join(', ')}`,
+            name: 'oldLabels',
+            expression: 'variables.update && has(oldObject.metadata.labels) ? oldObject.metadata.labels : {}',
           },
           {
-            expression: `object.type in ${celList(types)}`,
-            message: `cred-courier may only write Secrets of type ${types.join(', ')}`,
+            name: 'annotations',
+            expression: 'has(object.metadata.annotations) ? object.metadata.annotations : {}',
           },
           {
-            expression: `has(object.metadata.labels) && '${LABELS.managedBy}' in object.metadata.labels && object.metadata.labels['${LABELS.managedBy}'] == '${MANAGER}'`,
-            message: `cred-courier's Secrets carry ${LABELS.managedBy}=${MANAGER}`,
+            name: 'oldAnnotations',
+            expression:
+              'variables.update && has(oldObject.metadata.annotations) ? oldObject.metadata.annotations : {}',
           },
+          ...(guardsServiceAccounts
+            ? [
+                { name: 'pullSecrets', expression: pullSecretsOf('object') },
+                { name: 'oldPullSecrets', expression: pullSecretsOf('oldObject') },
+              ]
+            : []),
         ],
+        validations,
       },
     },
     {

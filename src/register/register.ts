@@ -6,6 +6,10 @@
  * (server, CA, token) → verified with that kubeconfig alone (TLS, identity, every permission, secret
  * guard) → stored in Secrets Manager → the config entry written.
  *
+ * Guard or nothing: a secret guard not proven in effect fails verification, so nothing is stored.
+ * `withoutSecretGuard` (exact namespace names only) stores anyway and records `secretGuard: false` on the
+ * entry, which is how `check` knows the cluster opted out; without it the entry requires the guard.
+ *
  * Idempotent: RBAC already as wanted is not written, a stored kubeconfig that still verifies (same
  * server and CA, same token kind, more than 7 days left) is kept unless `rotate`, and an entry already
  * saying what is asked is not rewritten. With `dryRun` nothing is written anywhere: RBAC goes to the
@@ -37,6 +41,7 @@ import {
   tokenSecretState,
   waitForTokenSecret,
 } from '../kube/tokens.ts';
+import { needsNamespaceListing } from '../plan/namespaces.ts';
 import { describeFailure } from '../report/classify.ts';
 import { Redactor } from '../report/redact.ts';
 import type { AdminAccess } from './admin.ts';
@@ -59,6 +64,8 @@ export interface EntryOptions {
   readonly ecrSecretName?: string;
   readonly ecrRegistries?: readonly { readonly accountId?: string; readonly region: string }[];
   readonly ecrServiceAccounts?: readonly string[];
+  /** `--without-secret-guard`: record `secretGuard: false`; otherwise an opted-out entry opts back in. */
+  readonly withoutSecretGuard?: boolean;
 }
 
 export interface RegisterOptions {
@@ -104,6 +111,8 @@ export interface RegisterReport {
     readonly action: StoreAction | 'unchanged' | 'would-store' | 'not-stored';
   };
   readonly verification?: Verification;
+  /** Stored although the secret guard is not in effect (the entry sets `secretGuard: false`). */
+  readonly withoutSecretGuard: boolean;
   readonly warnings: readonly string[];
 }
 
@@ -170,6 +179,9 @@ export function entryFields(
     if (entry.ecrServiceAccounts) ecr.serviceAccounts = [...entry.ecrServiceAccounts];
     fields.ecr = ecr;
   }
+  // Running without the guard takes the flag on every register; an entry that opted out opts back in.
+  if (entry.withoutSecretGuard) fields.secretGuard = false;
+  else if (existing?.secretGuard === false) fields.secretGuard = true;
   return fields;
 }
 
@@ -178,6 +190,7 @@ function plannedConfig(
   options: RegisterOptions,
   text: string,
 ): { next: string; action: EditAction; config: Config; spec: ClusterSpec } {
+  if (options.entry.withoutSecretGuard) requireExactNamespaces(options, text);
   const fields = entryFields(text, options.cluster, options.entry, options.configFile);
   const edit = upsertCluster(text, options.cluster, fields, options.configFile);
   const config = parseConfig(edit.text, options.configFile);
@@ -185,6 +198,28 @@ function plannedConfig(
   if (!spec)
     throw new CredCourierError(`${options.configFile}: cluster ${options.cluster} missing after the edit`);
   return { next: edit.text, action: edit.action, config, spec };
+}
+
+/**
+ * `--without-secret-guard` is refused (a usage error) unless the cluster's namespaces, as they will be
+ * after the edit, are exact names: with globs or a selector the identity may create Secrets in every
+ * namespace, kube-system included, and only the guard holds it to its own.
+ */
+function requireExactNamespaces(options: RegisterOptions, text: string): void {
+  const { withoutSecretGuard: _, ...entry } = options.entry;
+  const fields = entryFields(text, options.cluster, entry, options.configFile);
+  const planned = parseConfig(
+    upsertCluster(text, options.cluster, fields, options.configFile).text,
+    options.configFile,
+  ).clusters.find((c) => c.name === options.cluster);
+  if (!planned || !needsNamespaceListing(planned.namespaces)) return;
+  const how = [
+    ...planned.namespaces.names.filter((n) => /[*?]/.test(n)).map((n) => `glob ${n}`),
+    ...(planned.namespaces.selector === undefined ? [] : [`selector ${planned.namespaces.selector}`]),
+  ].join(', ');
+  throw new CredCourierError(
+    `register ${options.cluster}: --without-secret-guard is allowed only for a cluster whose namespaces are exact names; ${options.cluster} selects namespaces by ${how}, so without the guard its identity could create Secrets in every namespace, kube-system included. Name the namespaces exactly, or register it on Kubernetes 1.30+ with the guard`,
+  );
 }
 
 export async function registerCluster(options: RegisterOptions): Promise<RegisterReport> {
@@ -206,6 +241,7 @@ export async function registerCluster(options: RegisterOptions): Promise<Registe
   // RBAC
   const rbac: { object: string; action: ApplyAction | 'skipped' | 'unsupported' }[] = [];
   let rbacChanged = false;
+  let guardUnserved = false;
   // In a dry run a namespace that would be created does not exist, so objects in it cannot be tried.
   const namespacesToCreate = new Set<string>();
   for (const manifest of rbacManifests(spec, settings)) {
@@ -228,6 +264,7 @@ export async function registerCluster(options: RegisterOptions): Promise<Registe
     } catch (error) {
       if (!isUnservedKind(error)) throw withContext(`applying ${object}`, error, redactor);
       rbac.push({ object, action: 'unsupported' });
+      if (manifest.kind.startsWith('ValidatingAdmissionPolicy')) guardUnserved = true;
       warnings.push(
         `${object} not applied: the cluster does not serve ${manifest.apiVersion} ${manifest.kind} (Kubernetes 1.30+); the secret guard is missing`,
       );
@@ -251,6 +288,7 @@ export async function registerCluster(options: RegisterOptions): Promise<Registe
       now: now(),
       warnings: access.warnings,
       settleMs: settle,
+      guardUnserved,
     });
   };
 
@@ -328,6 +366,15 @@ export async function registerCluster(options: RegisterOptions): Promise<Registe
     for (const item of verification?.items ?? []) {
       if (item.status === 'warn') warnings.push(`${item.check}: ${item.detail}`);
     }
+    const withoutSecretGuard =
+      usable &&
+      (verification?.items.some((i) => i.check === 'secret-guard' && i.status === 'warn' && i.accepted) ??
+        false);
+    if (withoutSecretGuard) {
+      warnings.unshift(
+        `REGISTERED WITHOUT THE SECRET GUARD (--without-secret-guard; ${options.configFile} records secretGuard: false): in ${spec.namespaces.names.join(', ')} cred-courier's identity can create a Secret of any type under a managed name, a service-account-token one included, and read it back`,
+      );
+    }
     return {
       cluster: spec.name,
       ok: usable,
@@ -337,6 +384,7 @@ export async function registerCluster(options: RegisterOptions): Promise<Registe
       token,
       kubeconfigSecret: { secretId, action: storeAction },
       ...(verification ? { verification } : {}),
+      withoutSecretGuard,
       warnings,
     };
   }

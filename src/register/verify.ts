@@ -2,7 +2,8 @@
  * What `register` proves before storing a kubeconfig and `check` proves about a stored one: the server
  * answers over TLS trusted by the kubeconfig's CA, the identity is cred-courier's ServiceAccount, its
  * token is not about to expire, every permission delivery needs is allowed (one SelfSubjectAccessReview
- * each), and the secret guard refuses what RBAC alone cannot (a dry-run create of a token Secret).
+ * each), and the secret guard refuses what RBAC alone cannot (a dry-run create of a token Secret). A
+ * guard not proven in effect is a failure unless the entry opted out (`secretGuard: false`).
  */
 import { X509Certificate } from 'node:crypto';
 import { ApiException, type KubeConfig } from '@kubernetes/client-node';
@@ -11,6 +12,7 @@ import type { ClusterSpec, Settings } from '../config/types.ts';
 import { LABELS, MANAGER } from '../kinds/metadata.ts';
 import { reviewAccess, serverVersion, whoAmI } from '../kube/access-review.ts';
 import type { KubeApis } from '../kube/apis.ts';
+import { needsNamespaceListing } from '../plan/namespaces.ts';
 import { classify, describeFailure, FAILURE_CLASSES } from '../report/classify.ts';
 import type { Redactor } from '../report/redact.ts';
 import { resolveNamespaces } from '../run/connect.ts';
@@ -18,6 +20,7 @@ import {
   describePermission,
   grantIn,
   managedSecretNames,
+  objectName,
   requiredPermissions,
   SERVICE_ACCOUNT,
   serviceAccountUser,
@@ -41,6 +44,11 @@ export interface CheckItem {
   readonly check: CheckName;
   readonly status: CheckStatus;
   readonly detail: string;
+  /**
+   * A warning the cluster's entry accepts explicitly (a missing secret guard with `secretGuard: false`):
+   * shown and reported, but not a problem for `register` or `check`.
+   */
+  readonly accepted?: true;
 }
 
 export interface PermissionResult {
@@ -50,7 +58,7 @@ export interface PermissionResult {
 }
 
 export interface Verification {
-  /** No check failed or warned. */
+  /** No check failed or warned (warnings the entry accepts explicitly aside). */
   readonly ok: boolean;
   /** No check failed (warnings allowed): what `register` needs to store the kubeconfig. */
   readonly usable: boolean;
@@ -75,6 +83,8 @@ export interface VerifyInput {
    * policy were written, the apiserver's caches take a moment to see them.
    */
   readonly settleMs?: number;
+  /** `register` saw the cluster refuse the ValidatingAdmissionPolicy kind (not served). */
+  readonly guardUnserved?: boolean;
 }
 
 const DAY_SECONDS = 86400;
@@ -85,7 +95,7 @@ function conclude(
   extra: Partial<Pick<Verification, 'identity' | 'serverVersion' | 'expiresAt'>> = {},
 ): Verification {
   return {
-    ok: items.every((i) => i.status === 'ok'),
+    ok: items.every((i) => i.status === 'ok' || (i.status === 'warn' && i.accepted)),
     usable: items.every((i) => i.status !== 'fail'),
     items,
     permissions,
@@ -185,7 +195,7 @@ export async function verifyAccess(input: VerifyInput): Promise<Verification> {
           detail: `${denied.length} of ${permissions.length} denied: ${denied.map((p) => p.permission).join('; ')} (see cred-courier rbac)`,
         },
   );
-  items.push(await checkSecretGuard(input, namespaces));
+  items.push(await checkSecretGuard(input, namespaces, version));
   return conclude(items, permissions, {
     ...(identity ? { identity } : {}),
     ...(version ? { serverVersion: version } : {}),
@@ -268,27 +278,44 @@ async function checkPermissions(
 
 /**
  * Dry-run create, as the identity, of a service-account-token Secret under a managed name — allowed by
- * RBAC, so only the secret guard can refuse it. Nothing is persisted either way.
+ * RBAC, so only the secret guard can refuse it. Nothing is persisted either way. Anything but a refusal
+ * by cred-courier's own policy is a failure (unless the entry opted out with `secretGuard: false`).
  */
-async function checkSecretGuard(input: VerifyInput, namespaces: readonly string[]): Promise<CheckItem> {
-  const candidates = namespaces.filter((ns) => grantIn(input.cluster, ns).secretNames.length > 0);
-  const name = managedSecretNames(input.cluster)[0];
-  if (!name || candidates.length === 0) {
-    return { check: 'secret-guard', status: 'ok', detail: 'not tested: no namespace receives Secrets' };
+async function checkSecretGuard(
+  input: VerifyInput,
+  namespaces: readonly string[],
+  version: string | undefined,
+): Promise<CheckItem> {
+  const { cluster, settings } = input;
+  const name = managedSecretNames(cluster)[0];
+  if (!name) {
+    return { check: 'secret-guard', status: 'ok', detail: 'not needed: the cluster receives no Secrets' };
   }
+  // With globs or a selector the identity may create Secrets in every namespace (a ClusterRole), so
+  // the control namespace, which register made, is always there to try.
+  const candidates = [
+    ...namespaces.filter((ns) => grantIn(cluster, ns).secretNames.length > 0),
+    ...(needsNamespaceListing(cluster.namespaces) ? [settings.controlNamespace] : []),
+  ];
   const deadline = Date.now() + (input.settleMs ?? 0);
   for (;;) {
     const outcome = await tryForbiddenCreate(input, candidates, name);
-    if (outcome.status !== 'warn' || Date.now() >= deadline) return outcome;
+    if (outcome.proven || Date.now() >= deadline) return guardItem(input, outcome, version);
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
+}
+
+interface GuardProbe {
+  readonly proven: boolean;
+  readonly detail: string;
 }
 
 async function tryForbiddenCreate(
   input: VerifyInput,
   namespaces: readonly string[],
   name: string,
-): Promise<CheckItem> {
+): Promise<GuardProbe> {
+  const policy = objectName(input.settings.controlNamespace, 'secret-guard');
   for (const namespace of namespaces) {
     try {
       await input.apis.core.createNamespacedSecret({
@@ -306,33 +333,77 @@ async function tryForbiddenCreate(
           },
         },
       });
-      return guardMissing(namespace);
+      return { proven: false, detail: notInEffect(namespace) };
     } catch (error) {
       if (!(error instanceof ApiException)) throw error;
       const message = input.redactor.scrub(describeFailure(error));
       if (error.code === 404) continue; // the namespace does not exist (yet): try another
-      if (/ValidatingAdmissionPolicy/i.test(message)) {
-        return {
-          check: 'secret-guard',
-          status: 'ok',
-          detail: `active: a service-account-token Secret is refused (${namespace})`,
-        };
+      // Refused by cred-courier's own policy (by name), not by something else that happens to refuse.
+      if (message.includes(policy)) {
+        return { proven: true, detail: `active: a service-account-token Secret is refused (${namespace})` };
       }
-      if (error.code === 409) return guardMissing(namespace);
-      return {
-        check: 'secret-guard',
-        status: 'warn',
-        detail: `could not be tested in ${namespace}: ${message}`,
-      };
+      if (error.code === 409) return { proven: false, detail: notInEffect(namespace) };
+      return { proven: false, detail: `could not be proven in ${namespace}: ${message}` };
     }
   }
-  return { check: 'secret-guard', status: 'ok', detail: 'not tested: no target namespace exists yet' };
+  return {
+    proven: false,
+    detail: `could not be proven: none of the target namespaces exists yet (${namespaces.join(', ') || 'none'}); create one and run register (or check) again`,
+  };
 }
 
-function guardMissing(namespace: string): CheckItem {
+function notInEffect(namespace: string): string {
+  return `NOT IN EFFECT: in ${namespace} the identity could create a service-account-token Secret under a name it can read`;
+}
+
+/** The Kubernetes release from which admissionregistration.k8s.io/v1 ValidatingAdmissionPolicy is GA. */
+export const GUARD_MIN_VERSION = { major: 1, minor: 30 } as const;
+
+/** Whether a `v1.29.3`-style version is below 1.30; undefined when it cannot be read. */
+export function belowGuardVersion(version: string | undefined): boolean | undefined {
+  const match = /^v?(\d+)\.(\d+)/.exec(version ?? '');
+  if (!match) return undefined;
+  const [major, minor] = [Number(match[1]), Number(match[2])];
+  return (
+    major < GUARD_MIN_VERSION.major || (major === GUARD_MIN_VERSION.major && minor < GUARD_MIN_VERSION.minor)
+  );
+}
+
+/** What to do when the guard is not in effect: why the cluster cannot have one, or how to apply it. */
+export function guardRemedy(version: string | undefined, unserved: boolean): string {
+  const optOut =
+    'or, for a cluster with exact namespace names only, register with --without-secret-guard (recorded as secretGuard: false)';
+  if (belowGuardVersion(version)) {
+    return `Kubernetes ${version} cannot enforce the secret guard (ValidatingAdmissionPolicy, admissionregistration.k8s.io/v1, needs ${GUARD_MIN_VERSION.major}.${GUARD_MIN_VERSION.minor}+): upgrade the cluster, ${optOut}`;
+  }
+  if (unserved) {
+    return `the cluster does not serve admissionregistration.k8s.io/v1 ValidatingAdmissionPolicy (the API is disabled): enable it (kube-apiserver --runtime-config), ${optOut}`;
+  }
+  return `apply the secret guard (register applies it; with --rbac=skip apply the output of cred-courier rbac) and make sure admissionregistration.k8s.io/v1 ValidatingAdmissionPolicy is served (Kubernetes 1.30+), ${optOut}`;
+}
+
+function guardItem(input: VerifyInput, probe: GuardProbe, version: string | undefined): CheckItem {
+  if (probe.proven) {
+    return {
+      check: 'secret-guard',
+      status: 'ok',
+      detail:
+        input.cluster.secretGuard === false
+          ? `${probe.detail}; the entry's secretGuard: false is no longer needed (register again without --without-secret-guard)`
+          : probe.detail,
+    };
+  }
+  if (input.cluster.secretGuard === false) {
+    return {
+      check: 'secret-guard',
+      status: 'warn',
+      accepted: true,
+      detail: `${probe.detail}; accepted: the entry sets secretGuard: false (registered with --without-secret-guard)`,
+    };
+  }
   return {
     check: 'secret-guard',
-    status: 'warn',
-    detail: `not in effect: in ${namespace} the identity could create a service-account-token Secret under a name it can read (apply the ValidatingAdmissionPolicy of cred-courier rbac; needs Kubernetes 1.30+)`,
+    status: 'fail',
+    detail: `${probe.detail}: ${guardRemedy(version, input.guardUnserved ?? false)}`,
   };
 }

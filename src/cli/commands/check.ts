@@ -1,6 +1,7 @@
 /**
  * `cred-courier check [<cluster>...]`: whether each stored kubeconfig still does everything delivery
- * needs. Exit 1 when any check is not ok (a warning such as a token expiring within 7 days included).
+ * needs. Exit 1 when any check is not ok (a warning such as a token expiring within 7 days included,
+ * a secret guard not in effect always, unless the entry opted out with `secretGuard: false`).
  */
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/load.ts';

@@ -2,7 +2,8 @@
  * `cred-courier register <cluster> --kubeconfig FILE`: with the operator's admin kubeconfig, apply the
  * cluster's RBAC, mint a token for cred-courier's ServiceAccount, verify a minimal kubeconfig holding it,
  * store that in Secrets Manager and add or update the cluster's entry in the registration file. The
- * admin kubeconfig is used for this command only and never stored.
+ * admin kubeconfig is used for this command only and never stored. Nothing is stored unless the secret
+ * guard is proven in effect, or `--without-secret-guard` is given for a cluster of exact namespace names.
  */
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { CredCourierError } from '../../errors.ts';
@@ -32,6 +33,7 @@ interface RegisterCliOptions extends SharedOptions {
   readonly secretName?: string;
   readonly ecrRegistry?: { accountId?: string; region: string }[];
   readonly serviceAccounts?: string[];
+  readonly withoutSecretGuard: boolean;
 }
 
 function lifetime(value: string): number {
@@ -73,7 +75,7 @@ export function registerText(report: RegisterReport): string {
     );
   }
   for (const warning of report.warnings) lines.push(`  warning: ${warning}`);
-  lines.push(report.ok ? 'ok' : 'FAILED');
+  lines.push(report.ok ? (report.withoutSecretGuard ? 'ok, WITHOUT THE SECRET GUARD' : 'ok') : 'FAILED');
   return lines.join('\n');
 }
 
@@ -118,6 +120,11 @@ export function addRegisterCommand(program: Command): void {
     .option('--secret-name <name>', 'ecr.secretName (default ecr-pull when not in defaults)')
     .option('--ecr-registry <[account:]region>', 'ecr.registries entry (repeatable)', registry)
     .option('--service-accounts <list>', 'ecr.serviceAccounts, comma-separated', commaList)
+    .option(
+      '--without-secret-guard',
+      'store the kubeconfig even though the secret guard (Kubernetes 1.30+) is not in effect, and record secretGuard: false; exact namespace names only (refused with globs or a selector)',
+      false,
+    )
     .addHelpText(
       'after',
       '\nExamples:\n  $ cred-courier register gke-prod --kubeconfig ~/.kube/config --context gke_prod\n' +
@@ -144,6 +151,7 @@ export function addRegisterCommand(program: Command): void {
           ...(options.secretName ? { ecrSecretName: options.secretName } : {}),
           ...(options.ecrRegistry ? { ecrRegistries: options.ecrRegistry } : {}),
           ...(options.serviceAccounts ? { ecrServiceAccounts: options.serviceAccounts } : {}),
+          ...(options.withoutSecretGuard ? { withoutSecretGuard: true } : {}),
         },
         secrets: secretsWriter(),
       });

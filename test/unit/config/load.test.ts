@@ -219,6 +219,34 @@ describe('Function: parseConfig', () => {
   });
 
   describe('invalid files', () => {
+    it('refuses secretGuard: false for a cluster with globs or a selector, naming the cluster; accepts it with exact names', () => {
+      // Prepare
+      const entry = (names: string) =>
+        yaml(
+          'clusters:',
+          '  - name: lab',
+          '    kubeconfigSecret: k/lab',
+          `    namespaces: { ${names} }`,
+          '    secretGuard: false',
+        );
+
+      // Act
+      const globbed = onlyIssueOf(entry('names: [app, "team-*"]'));
+      const selected = onlyIssueOf(entry('selector: "env=prod"'));
+      const exact = parseConfig(entry('names: [app]'), 'clusters.yaml').clusters[0];
+
+      // Assess
+      for (const issue of [globbed, selected]) {
+        expect(issue).toMatch(
+          /^clusters\[0\]\.secretGuard \(line 5\): false is allowed only when cluster lab names its namespaces exactly/,
+        );
+      }
+      expect(exact?.secretGuard).toBe(false);
+      expect(
+        parseConfig(entry('names: [app]').replace('    secretGuard: false\n', ''), 'f').clusters[0],
+      ).not.toHaveProperty('secretGuard');
+    });
+
     it('reports malformed YAML with line and column', () => {
       // Prepare
       const text = yaml('clusters:', '  - name: gke-prod', '    namespaces: { names: [app }');
@@ -299,7 +327,7 @@ describe('Function: parseConfig', () => {
       // Assess
       expect(issues).toEqual([
         'setings (line 1): unknown key (expected one of: settings, defaults, clusters)',
-        'clusters[0].ecrr (line 7): unknown key (expected one of: name, kubeconfigSecret, namespaces, ecr, s3, allowInsecureSkipTlsVerify, adoptExistingSecrets)',
+        'clusters[0].ecrr (line 7): unknown key (expected one of: name, kubeconfigSecret, namespaces, ecr, s3, allowInsecureSkipTlsVerify, adoptExistingSecrets, secretGuard)',
       ]);
     });
 

@@ -47,4 +47,22 @@ describe('entryFields', () => {
       ecr: { registries: [{ region: 'eu-west-1' }], serviceAccounts: ['builder'] },
     });
   });
+
+  it('records --without-secret-guard as secretGuard: false, and opts an opted-out entry back in without it', () => {
+    // Prepare
+    const optedOut = EXISTING.replace(
+      '    kubeconfigSecret: k/prod\n',
+      '    kubeconfigSecret: k/prod\n    secretGuard: false\n',
+    );
+
+    // Act
+    const without = entryFields(EXISTING, 'prod', { withoutSecretGuard: true }, 'f');
+    const again = entryFields(optedOut, 'prod', {}, 'f');
+    const untouched = entryFields(EXISTING, 'prod', {}, 'f');
+
+    // Assess
+    expect(without).toEqual({ secretGuard: false });
+    expect(again).toEqual({ secretGuard: true });
+    expect(untouched).toEqual({});
+  });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/config/load.ts';
 import type { ClusterSpec, Config } from '../../../src/config/types.ts';
+import { ANNOTATIONS, LABELS } from '../../../src/kinds/metadata.ts';
 import {
   deliveryScope,
   type Manifest,
@@ -175,27 +176,94 @@ describe('rbacManifests', () => {
     expect(rulesOf(manifests, 'Role', 'app')?.some((r) => r.resources.includes('serviceaccounts'))).toBe(
       false,
     );
-    const policy = find(manifests, 'ValidatingAdmissionPolicy') as
-      | { spec: Record<string, unknown> }
-      | undefined;
-    expect(policy?.spec).toMatchObject({
+    const policy = guardOf(manifests);
+    expect(policy.spec).toMatchObject({
       failurePolicy: 'Fail',
+      matchConstraints: {
+        resourceRules: [{ resources: ['secrets'], operations: ['CREATE', 'UPDATE'] }],
+      },
       matchConditions: [
         { expression: "request.userInfo.username == 'system:serviceaccount:cc-system:cred-courier'" },
       ],
-      validations: [
-        { expression: "object.metadata.name in ['reports']" },
-        { expression: "object.type in ['Opaque']" },
-        {
-          expression: expect.stringContaining(
-            "object.metadata.labels['app.kubernetes.io/managed-by'] == 'cred-courier'",
-          ),
-        },
-      ],
     });
+    const expressions = policy.spec.validations.map((v) => v.expression);
+    expect(expressions).toEqual(
+      expect.arrayContaining([
+        "!variables.secret || (object.metadata.name in ['reports'])",
+        expect.stringContaining("object.type == {'reports': 'Opaque'}[object.metadata.name]"),
+        expect.stringContaining("variables.labels['app.kubernetes.io/managed-by'] == 'cred-courier'"),
+        expect.stringContaining("variables.oldLabels['app.kubernetes.io/managed-by'] == 'cred-courier'"),
+        "!(request.namespace in ['kube-node-lease', 'kube-public', 'kube-system'])",
+      ]),
+    );
+    // No ECR: no ServiceAccount is written, so none is matched.
+    expect(expressions.some((e) => e.includes('imagePullSecrets'))).toBe(false);
     expect(find(manifests, 'ValidatingAdmissionPolicyBinding')).toMatchObject({
       spec: { policyName: 'cred-courier-cc-system-secret-guard', validationActions: ['Deny'] },
     });
+  });
+});
+
+interface Guard {
+  spec: {
+    matchConstraints: { resourceRules: { resources: string[] }[] };
+    variables: { name: string; expression: string }[];
+    validations: { expression: string; message: string }[];
+  };
+}
+const guardOf = (manifests: readonly Manifest[]) =>
+  find(manifests, 'ValidatingAdmissionPolicy') as unknown as Guard;
+
+describe('secret guard', () => {
+  it("allows every one of cred-courier's own label and annotation keys and no other", () => {
+    // Act
+    const variables = guardOf(rbacManifests(cluster('exact'), config.settings)).spec.variables;
+
+    // Assess
+    const own = (name: string) => variables.find((v) => v.name === name)?.expression ?? '';
+    for (const key of Object.values(LABELS)) expect(own('ownLabels')).toContain(`'${key}'`);
+    for (const key of Object.values(ANNOTATIONS)) expect(own('ownAnnotations')).toContain(`'${key}'`);
+    expect(own('ownLabels').match(/'/g)?.length).toBe(Object.values(LABELS).length * 2);
+  });
+
+  it('allows a system namespace only when the file names it exactly, and only the ECR entry on ServiceAccounts', () => {
+    // Act
+    const exact = guardOf(rbacManifests(cluster('exact'), config.settings));
+    const globbed = guardOf(rbacManifests(cluster('globbed'), config.settings));
+
+    // Assess
+    const namespaceRule = (guard: Guard) =>
+      guard.spec.validations.find((v) => v.expression.includes('request.namespace'))?.expression;
+    expect(namespaceRule(exact)).toBe("!(request.namespace in ['kube-node-lease', 'kube-public'])");
+    expect(namespaceRule(globbed)).toBe(
+      "!(request.namespace in ['kube-node-lease', 'kube-public', 'kube-system'])",
+    );
+    expect(exact.spec.matchConstraints.resourceRules.map((r) => r.resources[0])).toEqual([
+      'secrets',
+      'serviceaccounts',
+    ]);
+    expect(exact.spec.validations.map((v) => v.expression)).toContainEqual(
+      "variables.secret || (variables.pullSecrets.all(n, n in variables.oldPullSecrets || n in ['ecr-pull']) && variables.oldPullSecrets.all(n, n in variables.pullSecrets || n in ['ecr-pull']))",
+    );
+  });
+
+  it('lets updates take over a Secret without the label only when the cluster sets adoptExistingSecrets', () => {
+    // Prepare
+    const adopting = { ...cluster('s3-only'), adoptExistingSecrets: true };
+    const ownershipRule = (guard: Guard) =>
+      guard.spec.validations.filter((v) =>
+        v.expression.includes("variables.oldLabels['app.kubernetes.io/managed-by']"),
+      );
+
+    // Act
+    const strict = guardOf(rbacManifests(cluster('s3-only'), config.settings));
+    const adopted = guardOf(rbacManifests(adopting, config.settings));
+
+    // Assess
+    expect(ownershipRule(strict)).toHaveLength(1);
+    expect(ownershipRule(adopted)).toEqual([]);
+    // Everything else still holds for adoption: names, types, other tools' keys, namespaces.
+    expect(adopted.spec.validations).toHaveLength(strict.spec.validations.length - 1);
   });
 });
 
