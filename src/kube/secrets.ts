@@ -142,7 +142,7 @@ async function takeOverUnlabelled(
     }
   }
   throw new OwnershipConflictError(
-    `${where} exists and is not this installation's: ${whoseSecret(existing, owner)}; left untouched`,
+    `${where} exists and is not cred-courier's for this installation (${whoseSecret(existing, owner)}); left untouched`,
     {
       cause: refusal,
     },

@@ -73,6 +73,8 @@ export interface UnregisterOptions {
   readonly kubeconfigs: KubeconfigSource;
   readonly secrets: SecretsWriterApi;
   readonly redactor?: Redactor;
+  /** Sees each Kubernetes request, with either identity, as it leaves (for tests and counts). */
+  readonly onKubeRequest?: (method: string, path: string) => void;
 }
 
 export type RemovalAction = 'deleted' | 'absent' | 'not-owned' | 'would-delete' | 'failed';
@@ -142,7 +144,10 @@ export async function unregisterCluster(options: UnregisterOptions): Promise<Unr
   });
   const timeout = settings.requestTimeoutSeconds * 1000;
   const admin = options.admin
-    ? createKubeApis(options.admin.kubeConfig, { requestTimeoutMs: timeout })
+    ? createKubeApis(options.admin.kubeConfig, {
+        requestTimeoutMs: timeout,
+        ...(options.onKubeRequest ? { onRequest: options.onKubeRequest } : {}),
+      })
     : undefined;
 
   // The delivery identity when it still works; the admin's otherwise.
@@ -151,7 +156,7 @@ export async function unregisterCluster(options: UnregisterOptions): Promise<Unr
   let clusterFailure: Failure | undefined;
   try {
     const text = await options.kubeconfigs.get(spec.name, spec.kubeconfigSecret);
-    worker = storedAccess(spec, settings, text, redactor).apis;
+    worker = storedAccess(spec, settings, text, redactor, undefined, options.onKubeRequest).apis;
     inventory = await readInventory(worker.core, settings.controlNamespace, managedNames(spec));
   } catch (error) {
     if (admin) {
