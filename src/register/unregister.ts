@@ -73,11 +73,12 @@ export interface UnregisterOptions {
   readonly kubeconfigs: KubeconfigSource;
   readonly secrets: SecretsWriterApi;
   readonly redactor?: Redactor;
-  /** Sees each Kubernetes request, with either identity, as it leaves (for tests and counts). */
-  readonly onKubeRequest?: (method: string, path: string) => void;
+  /** Sees each Kubernetes request as it leaves, and which identity sends it (for tests and counts). */
+  readonly onKubeRequest?: (identity: 'delivery' | 'admin', method: string, path: string) => void;
 }
 
-export type RemovalAction = 'deleted' | 'absent' | 'not-owned' | 'would-delete' | 'failed';
+/** `skipped`: known only from the inventory and out of the delivery identity's reach; never tried as admin. */
+export type RemovalAction = 'deleted' | 'absent' | 'not-owned' | 'would-delete' | 'skipped' | 'failed';
 
 export interface UnregisterReport {
   readonly cluster: string;
@@ -146,7 +147,7 @@ export async function unregisterCluster(options: UnregisterOptions): Promise<Unr
   const admin = options.admin
     ? createKubeApis(options.admin.kubeConfig, {
         requestTimeoutMs: timeout,
-        ...(options.onKubeRequest ? { onRequest: options.onKubeRequest } : {}),
+        onRequest: (method: string, path: string) => options.onKubeRequest?.('admin', method, path),
       })
     : undefined;
 
@@ -156,7 +157,9 @@ export async function unregisterCluster(options: UnregisterOptions): Promise<Unr
   let clusterFailure: Failure | undefined;
   try {
     const text = await options.kubeconfigs.get(spec.name, spec.kubeconfigSecret);
-    worker = storedAccess(spec, settings, text, redactor, undefined, options.onKubeRequest).apis;
+    worker = storedAccess(spec, settings, text, redactor, undefined, (method, path) =>
+      options.onKubeRequest?.('delivery', method, path),
+    ).apis;
     inventory = await readInventory(worker.core, settings.controlNamespace, managedNames(spec));
   } catch (error) {
     if (admin) {
@@ -286,16 +289,27 @@ export async function unregisterCluster(options: UnregisterOptions): Promise<Unr
     for (const target of targets.values()) {
       const { kind, namespace, secretName } = target;
       if (target.inventoryOnly && apis === admin) {
+        secrets.push({ kind, namespace, secretName, action: 'skipped' });
         warnings.push(
-          `${namespace}/${secretName} (${kind}) is known only from the inventory and the stored kubeconfig does not work: not removed with the admin kubeconfig`,
+          `${namespace}/${secretName} (${kind}) is known only from the inventory and the stored kubeconfig does not work: not removed with the admin kubeconfig; remove it by hand if it is cred-courier's`,
         );
         continue;
       }
       try {
         await removeWith(apis, target);
       } catch (error) {
+        const failure = failureOf(error);
+        if (target.inventoryOnly && failure.failureClass === 'forbidden') {
+          // The inventory may have been written by anyone holding the delivery token: what that identity
+          // cannot reach is reported, never retried as admin, and does not hold up the unregistration.
+          secrets.push({ kind, namespace, secretName, action: 'skipped', failure });
+          warnings.push(
+            `${namespace}/${secretName} (${kind}) is known only from the inventory and the delivery identity may not reach it: left in place (never retried with the admin kubeconfig); remove it by hand if it is cred-courier's`,
+          );
+          continue;
+        }
         // A namespace of the config the delivery identity no longer reaches (its Role is gone): the admin may.
-        if (admin && apis !== admin && !target.inventoryOnly && classify(error) === 'forbidden') {
+        if (admin && apis !== admin && !target.inventoryOnly && failure.failureClass === 'forbidden') {
           try {
             await removeWith(admin, target);
             continue;
@@ -304,7 +318,7 @@ export async function unregisterCluster(options: UnregisterOptions): Promise<Unr
             continue;
           }
         }
-        secrets.push({ kind, namespace, secretName, action: 'failed', failure: failureOf(error) });
+        secrets.push({ kind, namespace, secretName, action: 'failed', failure });
       }
     }
   }
