@@ -11,7 +11,8 @@
  *   over once by the same patch guarded by the read's uid and resourceVersion.
  * - create: when the Secret does not exist yet (404 on the patch), a POST; 404 there means the namespace
  *   does not exist, which is reported and never fixed by creating it.
- * - adopt (cluster opt-in): server-side apply with force, taking over every field.
+ * - adopt (cluster opt-in): when the update was refused, server-side apply with force, taking over every
+ *   field, unless the Secret is another installation's.
  */
 import {
   ApiException,
@@ -73,7 +74,6 @@ export async function writeSecret(
   const manifest = labelled(rendered, options.owner);
   const { name, namespace } = manifest.metadata;
   const where = `Secret ${namespace}/${name}`;
-  if (options.adopt) return adoptSecret(core, manifest);
   const installationTest = {
     op: 'test',
     path: pointer('metadata', 'labels', LABELS.installation),
@@ -84,6 +84,7 @@ export async function writeSecret(
     return 'updated';
   } catch (error) {
     if (isStatus(error, 422) || isStatus(error, 409)) {
+      if (options.adopt) return adoptSecret(core, manifest, options.owner, error);
       return takeOverUnlabelled(core, manifest, options.owner, error);
     }
     if (!isStatus(error, 404)) throw error;
@@ -189,17 +190,53 @@ async function createSecret(core: CoreV1Api, manifest: SecretManifest, where: st
   }
 }
 
-async function adoptSecret(core: CoreV1Api, manifest: SecretManifest): Promise<WriteAction> {
-  await core.patchNamespacedSecret(
-    {
-      name: manifest.metadata.name,
-      namespace: manifest.metadata.namespace,
-      body: manifest,
-      fieldManager: MANAGER,
-      force: true,
-    },
-    setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
-  );
+/**
+ * Adoption (the cluster's opt-in): after the owned patch was refused, server-side apply with force takes
+ * over every field of a Secret of that name, unless it is another installation's. The read's
+ * resourceVersion goes into the applied object, so a Secret changed after the read is refused (409).
+ */
+async function adoptSecret(
+  core: CoreV1Api,
+  manifest: SecretManifest,
+  owner: Owner,
+  refusal: unknown,
+): Promise<WriteAction> {
+  const { name, namespace } = manifest.metadata;
+  const where = `Secret ${namespace}/${name}`;
+  let existing: V1Secret;
+  try {
+    existing = await core.readNamespacedSecret({ name, namespace });
+  } catch (error) {
+    if (isStatus(error, 404)) return createSecret(core, manifest, where);
+    throw error;
+  }
+  const installation = existing.metadata?.labels?.[LABELS.installation];
+  if (installation !== undefined && installation !== owner.installation) {
+    throw new OwnershipConflictError(
+      `${where} exists and is not cred-courier's for this installation (${whoseSecret(existing, owner)}); not adopted, left untouched`,
+      { cause: refusal },
+    );
+  }
+  try {
+    await core.patchNamespacedSecret(
+      {
+        name,
+        namespace,
+        body: {
+          ...manifest,
+          metadata: { ...manifest.metadata, resourceVersion: existing.metadata?.resourceVersion },
+        },
+        fieldManager: MANAGER,
+        force: true,
+      },
+      setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
+    );
+  } catch (error) {
+    if (!isStatus(error, 409)) throw error;
+    throw new OwnershipConflictError(`${where} changed while cred-courier was adopting it; left untouched`, {
+      cause: error,
+    });
+  }
   return 'adopted';
 }
 

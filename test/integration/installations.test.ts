@@ -93,6 +93,7 @@ describe.skipIf(!rig)(`installations and races on the rig${rig ? '' : ` (skipped
     control: string,
     secretName: string,
     namespaces: readonly string[],
+    extra = '',
   ): Installation {
     const secretId = `cred-courier/test/${control}/${name}`;
     const file = join(dir, `${control}.yaml`);
@@ -106,7 +107,7 @@ clusters:
     kubeconfigSecret: ${secretId}
     namespaces: { names: [${namespaces.join(', ')}] }
     ecr: { secretName: ${secretName}, registries: [{ region: eu-west-1 }] }
-`,
+${extra}`,
     );
     return { name, control, secretName, namespaces, file, secretId };
   }
@@ -320,7 +321,7 @@ clusters:
   it("unregister keeps a team's own Secret of the managed name and its ServiceAccount reference", async () => {
     // Prepare
     const c = theRig().clusters.a;
-    const app = uniqueName('team-app');
+    const app = uniqueName('regcred-app');
     await ensureNamespace(c, app);
     await waitForDefaultServiceAccounts(c, [app]);
     await adminPost(c, `/api/v1/namespaces/${app}/secrets`, {
@@ -332,7 +333,7 @@ clusters:
       metadata: { name: 'default' },
       imagePullSecrets: [{ name: 'regcred' }],
     });
-    const installation = writeInstallation(uniqueName('team'), uniqueName('cc-team'), 'regcred', [app]);
+    const installation = writeInstallation(uniqueName('regcred'), uniqueName('cc-regcred'), 'regcred', [app]);
     await registered(c, installation);
     const run = await capturedRun(await loadConfig(installation.file));
 
@@ -345,6 +346,51 @@ clusters:
     expect(report.serviceAccounts).toEqual([]);
     expect(await pullSecretNames(c, app, 'default')).toEqual(['regcred']);
     expect((await readSecretState(c, app, 'regcred')).status).toBe(200);
+  });
+
+  it("adoption never takes over another installation's Secret; an unlabelled one is still adopted", async () => {
+    // Prepare
+    const c = theRig().clusters.b;
+    const [theirs, team] = [uniqueName('adopt-theirs'), uniqueName('adopt-unlabelled')];
+    for (const ns of [theirs, team]) await ensureNamespace(c, ns);
+    const name = uniqueName('adopt');
+    const installation = writeInstallation(
+      name,
+      uniqueName('cc-adopt'),
+      'ecr-pull',
+      [theirs, team],
+      '    adoptExistingSecrets: true\n',
+    );
+    const data = { '.dockerconfigjson': b64('{"auths":{"registry.example.com":{}}}') };
+    await adminPost(c, `/api/v1/namespaces/${theirs}/secrets`, {
+      metadata: {
+        name: 'ecr-pull',
+        labels: { [MANAGED_BY]: 'cred-courier', [CLUSTER_LABEL]: name, [INSTALLATION]: 'cc-elsewhere' },
+      },
+      type: 'kubernetes.io/dockerconfigjson',
+      data,
+    });
+    await adminPost(c, `/api/v1/namespaces/${team}/secrets`, {
+      metadata: { name: 'ecr-pull' },
+      type: 'kubernetes.io/dockerconfigjson',
+      data,
+    });
+    await registered(c, installation);
+    const before = await readSecretState(c, theirs, 'ecr-pull');
+
+    // Act
+    const run = await capturedRun(await loadConfig(installation.file));
+    const again = await capturedRun(await loadConfig(installation.file));
+
+    // Assess
+    const outcome = (ns: string, r = run) => r.result.clusters[0]?.secrets.find((s) => s.namespace === ns);
+    const after = await readSecretState(c, theirs, 'ecr-pull');
+    expect(after).toEqual(before);
+    expect(outcome(theirs)?.failure?.failureClass).toBe('conflict');
+    expect(outcome(theirs)?.failure?.message).toContain('"cc-elsewhere"');
+    expect(outcome(team)?.action).toBe('adopted');
+    expect((await readSecretState(c, team, 'ecr-pull')).labels?.[INSTALLATION]).toBe(installation.control);
+    expect(outcome(team, again)?.action).toBe('updated');
   });
 
   /** Changes an object as the admin, synchronously: placed exactly between two requests of a run. */
