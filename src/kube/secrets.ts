@@ -135,7 +135,7 @@ async function takeOverUnlabelled(
     } catch (error) {
       if (!isStatus(error, 422) && !isStatus(error, 409)) throw error;
       throw new OwnershipConflictError(
-        `${where} changed while cred-courier was updating it; left untouched`,
+        `${where} changed while cred-courier was updating it, or its metadata was stripped; left untouched`,
         {
           cause: error,
         },

@@ -40,6 +40,7 @@ import { rig, skipReason, theRig, uniqueName, useRigAws } from './rig-context.ts
 const MANAGED_BY = 'app.kubernetes.io/managed-by';
 const CLUSTER_LABEL = 'cred-courier.io/cluster';
 const INSTALLATION = 'cred-courier.io/installation';
+const KIND_LABEL = 'cred-courier.io/kind';
 const RBAC = '/apis/rbac.authorization.k8s.io/v1';
 const ADMISSION = '/apis/admissionregistration.k8s.io/v1';
 
@@ -391,6 +392,40 @@ ${extra}`,
     expect(outcome(team)?.action).toBe('adopted');
     expect((await readSecretState(c, team, 'ecr-pull')).labels?.[INSTALLATION]).toBe(installation.control);
     expect(outcome(team, again)?.action).toBe('updated');
+  });
+
+  it('a Secret an older version delivered (no installation label) is taken over once, then updated with one request', async () => {
+    // Prepare
+    const c = theRig().clusters.a;
+    const app = uniqueName('older-app');
+    await ensureNamespace(c, app);
+    const installation = writeInstallation(uniqueName('older'), uniqueName('cc-older'), 'ecr-pull', [app]);
+    await adminPost(c, `/api/v1/namespaces/${app}/secrets`, {
+      metadata: {
+        name: 'ecr-pull',
+        labels: { [MANAGED_BY]: 'cred-courier', [CLUSTER_LABEL]: installation.name, [KIND_LABEL]: 'ecr' },
+        // As the previous version wrote it: its annotations, no installation label.
+        annotations: { 'cred-courier.io/issued-at': new Date().toISOString() },
+      },
+      type: 'kubernetes.io/dockerconfigjson',
+      data: { '.dockerconfigjson': b64('{"auths":{}}') },
+    });
+    await registered(c, installation);
+    const secretPath = `/api/v1/namespaces/${app}/secrets/ecr-pull`;
+
+    // Act
+    const first = await capturedRun(await loadConfig(installation.file));
+    const second = await capturedRun(await loadConfig(installation.file));
+
+    // Assess
+    const touching = (run: typeof first) =>
+      run.requests.filter((r) => r.path === secretPath).map((r) => r.method);
+    expect(first.result.clusters[0]?.secrets[0]?.failure).toBeUndefined();
+    expect(first.result.clusters[0]?.secrets[0]?.action).toBe('updated');
+    expect(touching(first)).toEqual(['PATCH', 'GET', 'PATCH']);
+    expect((await readSecretState(c, app, 'ecr-pull')).labels?.[INSTALLATION]).toBe(installation.control);
+    expect(second.result.clusters[0]?.secrets[0]?.action).toBe('updated');
+    expect(touching(second)).toEqual(['PATCH']);
   });
 
   /** Changes an object as the admin, synchronously: placed exactly between two requests of a run. */
