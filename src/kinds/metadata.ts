@@ -28,6 +28,38 @@ export const ANNOTATIONS = {
   s3Scope: 'cred-courier.io/s3-scope',
 } as const;
 
+/** Who owns an object: the registered cluster name and the installation (its control namespace). */
+export interface Owner {
+  readonly cluster: string;
+  readonly installation: string;
+}
+
+/** The labels every object cred-courier creates in a cluster carries. */
+export function ownerLabels(owner: Owner): Record<string, string> {
+  return {
+    [LABELS.managedBy]: MANAGER,
+    [LABELS.cluster]: owner.cluster,
+    [LABELS.installation]: owner.installation,
+  };
+}
+
+/**
+ * Whether labels prove the object is `owner`'s: the managed-by label, the cluster (when given: the
+ * inventory is the installation's, not one cluster name's), and the installation.
+ * An object without any installation label was written before installations were labelled (one
+ * installation per cluster name could then exist) and counts as this installation's; one carrying
+ * another installation's label never does.
+ */
+export function isOwnedBy(
+  labels: Readonly<Record<string, string>> | undefined,
+  owner: Pick<Owner, 'installation'> & { readonly cluster?: string },
+): boolean {
+  if (labels?.[LABELS.managedBy] !== MANAGER) return false;
+  if (owner.cluster !== undefined && labels[LABELS.cluster] !== owner.cluster) return false;
+  const installation = labels[LABELS.installation];
+  return installation === undefined || installation === owner.installation;
+}
+
 /** Labels of a Secret of `kind` written for `cluster`. */
 export function ownershipLabels(cluster: string, kind: KindId): Record<string, string> {
   return { [LABELS.managedBy]: MANAGER, [LABELS.cluster]: cluster, [LABELS.kind]: kind };

@@ -28,6 +28,8 @@ export interface KubeApisOptions {
   readonly requestTimeoutMs: number;
   /** Aborts every request still running. */
   readonly signal?: AbortSignal;
+  /** Sees each request as it leaves (see KubeClientOptions). */
+  readonly onRequest?: (method: string, path: string) => void;
 }
 
 /** Clients for the current context of `kubeConfig`, sharing one connection pool and its timeouts. */

@@ -7,7 +7,7 @@
  */
 import { ApiException, type KubernetesObject, type KubernetesObjectApi } from '@kubernetes/client-node';
 import { OwnershipConflictError } from '../errors.ts';
-import { LABELS, MANAGER } from '../kinds/metadata.ts';
+import { isOwnedBy, LABELS, MANAGER, type Owner } from '../kinds/metadata.ts';
 
 export type ApplyAction = 'created' | 'updated' | 'unchanged';
 
@@ -110,13 +110,24 @@ export async function applyObject(
       `${describeObject(object)} exists and is not cred-courier's (no ${LABELS.managedBy}=${MANAGER} label); left untouched. Delete it, or label it if it is cred-courier's`,
     );
   }
+  const installation = labels[LABELS.installation];
+  const wantedInstallation = object.metadata.labels?.[LABELS.installation];
+  if (installation !== undefined && wantedInstallation !== undefined && installation !== wantedInstallation) {
+    throw new OwnershipConflictError(
+      `${describeObject(object)} belongs to another installation (${LABELS.installation}=${JSON.stringify(installation)}); left untouched`,
+    );
+  }
   if (CREATE_ONLY.has(object.kind)) return 'unchanged';
   const actual = plain(existing) as Record<string, unknown>;
   const sameContent = containsAll(actual, content(object));
   const sameLabels = containsAll(labels, object.metadata.labels ?? {});
   if (sameContent && sameLabels) return 'unchanged';
   if (IMMUTABLE_ROLE_REF.has(object.kind) && !containsAll(actual.roleRef, object.roleRef)) {
-    await objects.delete(object as KubernetesObject, undefined, dryRun);
+    // Preconditions: only the binding just read (and found cred-courier's) is deleted.
+    await objects.delete(object as KubernetesObject, undefined, dryRun, undefined, undefined, 'Background', {
+      ...(dryRun ? { dryRun: ['All'] } : {}),
+      preconditions: exactly(existing),
+    });
     if (!dryRun) {
       await objects.create(object as KubernetesObject, undefined, dryRun, MANAGER);
     }
@@ -140,20 +151,35 @@ export async function applyObject(
 }
 
 /**
- * Deletes an object if it exists and is cred-courier's: it carries the managed-by label and every label
- * of `requireLabels` (e.g. the cluster it was registered as). Returns what happened; any other object of
- * that name is left alone (`foreign`).
+ * The read object's uid and resourceVersion, as delete preconditions: the apiserver refuses (409) to
+ * delete an object that was replaced or changed after the read that proved it cred-courier's.
+ */
+function exactly(existing: KubernetesObject): { uid: string; resourceVersion: string } {
+  const { uid, resourceVersion } = existing.metadata ?? {};
+  if (!uid || !resourceVersion) {
+    throw new OwnershipConflictError(
+      `${existing.kind} ${existing.metadata?.name ?? ''} was read without uid or resourceVersion; not deleted`,
+    );
+  }
+  return { uid, resourceVersion };
+}
+
+/**
+ * Deletes an object, found by its exact name, if it exists and its labels prove it `owner`'s (managed-by,
+ * the cluster when given, the installation: `isOwnedBy`), with the read's uid and resourceVersion as
+ * preconditions. Returns what happened; any other object of that name is left alone (`foreign`).
  */
 export async function deleteOwnedObject(
   objects: KubernetesObjectApi,
   object: Pick<ApplicableObject, 'apiVersion' | 'kind' | 'metadata'>,
-  options: { readonly dryRun: boolean; readonly requireLabels?: Readonly<Record<string, string>> },
+  options: {
+    readonly dryRun: boolean;
+    readonly owner: Pick<Owner, 'installation'> & { readonly cluster?: string };
+  },
 ): Promise<'deleted' | 'absent' | 'foreign'> {
   const existing = await readOrUndefined(objects, object as ApplicableObject);
   if (!existing) return 'absent';
-  const labels = existing.metadata?.labels ?? {};
-  const required = { ...options.requireLabels, [LABELS.managedBy]: MANAGER };
-  if (!Object.entries(required).every(([key, value]) => labels[key] === value)) return 'foreign';
+  if (!isOwnedBy(existing.metadata?.labels, options.owner)) return 'foreign';
   try {
     await objects.delete(
       object as KubernetesObject,
@@ -165,12 +191,7 @@ export async function deleteOwnedObject(
       {
         // With a body the apiserver reads every delete option from it, the dry-run flag included.
         ...(options.dryRun ? { dryRun: ['All'] } : {}),
-        preconditions: {
-          ...(existing.metadata?.uid ? { uid: existing.metadata.uid } : {}),
-          ...(existing.metadata?.resourceVersion
-            ? { resourceVersion: existing.metadata.resourceVersion }
-            : {}),
-        },
+        preconditions: exactly(existing),
       },
     );
     return 'deleted';

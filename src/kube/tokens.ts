@@ -9,6 +9,7 @@
 import { ApiException, type CoreV1Api, type V1Secret } from '@kubernetes/client-node';
 import { CredCourierError } from '../errors.ts';
 import { LABELS, MANAGER } from '../kinds/metadata.ts';
+import { deleteExactly } from './secrets.ts';
 
 const isStatus = (error: unknown, code: number) => error instanceof ApiException && error.code === code;
 
@@ -36,22 +37,38 @@ export async function requestServiceAccountToken(
   return { token, ...(expiry ? { expiresAt: new Date(expiry) } : {}) };
 }
 
-/** Whether the token Secret is absent, cred-courier's token Secret for the ServiceAccount, or something else. */
+/**
+ * Whether the token Secret is absent, this installation's token Secret for the ServiceAccount (the
+ * installation is the control namespace it lives in), or something else.
+ */
 export async function tokenSecretState(
   core: CoreV1Api,
   namespace: string,
   name: string,
   serviceAccount: string,
 ): Promise<'absent' | 'ours' | 'foreign'> {
+  return (await readTokenSecret(core, namespace, name, serviceAccount)).state;
+}
+
+async function readTokenSecret(
+  core: CoreV1Api,
+  namespace: string,
+  name: string,
+  serviceAccount: string,
+): Promise<{ state: 'absent' | 'ours' | 'foreign'; secret?: V1Secret }> {
   try {
     const existing = await core.readNamespacedSecret({ name, namespace });
+    const labels = existing.metadata?.labels ?? {};
+    const installation = labels[LABELS.installation];
     const ours =
       existing.type === 'kubernetes.io/service-account-token' &&
-      existing.metadata?.labels?.[LABELS.managedBy] === MANAGER &&
+      labels[LABELS.managedBy] === MANAGER &&
+      // Absent: written before installations were labelled.
+      (installation === undefined || installation === namespace) &&
       existing.metadata?.annotations?.['kubernetes.io/service-account.name'] === serviceAccount;
-    return ours ? 'ours' : 'foreign';
+    return { state: ours ? 'ours' : 'foreign', secret: existing };
   } catch (error) {
-    if (isStatus(error, 404)) return 'absent';
+    if (isStatus(error, 404)) return { state: 'absent' };
     throw error;
   }
 }
@@ -81,7 +98,7 @@ export async function ensureTokenSecret(
     metadata: {
       name,
       namespace,
-      labels: { ...labels },
+      labels: { ...labels, [LABELS.installation]: namespace },
       annotations: { 'kubernetes.io/service-account.name': serviceAccount },
     },
   };
@@ -111,8 +128,9 @@ export async function waitForTokenSecret(
 }
 
 /**
- * Deletes the token Secret (revoking its token) if it is cred-courier's. Returns false when it was
- * absent or someone else's.
+ * Deletes the token Secret (revoking its token) if it is this installation's, with the read's uid and
+ * resourceVersion as preconditions (a Secret replaced after the read is refused, 409, not deleted).
+ * Returns false when it was absent or someone else's.
  */
 export async function deleteTokenSecret(
   core: CoreV1Api,
@@ -120,12 +138,7 @@ export async function deleteTokenSecret(
   name: string,
   serviceAccount: string,
 ): Promise<boolean> {
-  if ((await tokenSecretState(core, namespace, name, serviceAccount)) !== 'ours') return false;
-  try {
-    await core.deleteNamespacedSecret({ name, namespace });
-    return true;
-  } catch (error) {
-    if (isStatus(error, 404)) return false;
-    throw error;
-  }
+  const { state, secret } = await readTokenSecret(core, namespace, name, serviceAccount);
+  if (state !== 'ours') return false;
+  return deleteExactly(core, namespace, name, secret?.metadata?.uid, secret?.metadata?.resourceVersion);
 }

@@ -17,7 +17,7 @@
  * guard is proven in effect (or the cluster opts out, exact namespace names only).
  */
 import type { ClusterSpec, Settings } from '../config/types.ts';
-import { ANNOTATIONS, LABELS, MANAGER } from '../kinds/metadata.ts';
+import { ANNOTATIONS, LABELS, MANAGER, ownerLabels } from '../kinds/metadata.ts';
 import { INVENTORY_NAME } from '../kube/inventory.ts';
 import { needsNamespaceListing, SYSTEM_NAMESPACES, selectNamespaces } from '../plan/namespaces.ts';
 
@@ -188,8 +188,9 @@ export function serviceAccountUser(controlNamespace: string): string {
   return `system:serviceaccount:${controlNamespace}:${SERVICE_ACCOUNT}`;
 }
 
-function labelsOf(cluster: string): Record<string, string> {
-  return { [LABELS.managedBy]: MANAGER, [LABELS.cluster]: cluster };
+/** Every object of the installation (its control namespace) for `cluster`: see `ownerLabels`. */
+function labelsOf(cluster: string, controlNamespace: string): Record<string, string> {
+  return ownerLabels({ cluster, installation: controlNamespace });
 }
 
 /** CEL string list literal; names are DNS subdomains, so no quoting problems. */
@@ -206,7 +207,7 @@ export function rbacManifests(
 ): Manifest[] {
   const scope = deliveryScope(cluster, settings);
   const control = scope.controlNamespace;
-  const labels = labelsOf(cluster.name);
+  const labels = labelsOf(cluster.name, control);
   const name = objectName(control);
   const subjects = [{ kind: 'ServiceAccount', name: SERVICE_ACCOUNT, namespace: control }];
   const manifests: Manifest[] = [

@@ -10,7 +10,7 @@ import type { KubeconfigSource } from '../aws/kubeconfig-store.ts';
 import type { Config } from '../config/types.ts';
 import type { KindId } from '../kinds/kind.ts';
 import { ANNOTATIONS } from '../kinds/metadata.ts';
-import { inventoryEntry, parseInventoryEntry, readInventory } from '../kube/inventory.ts';
+import { inventoryEntry, managedNames, parseInventoryEntry, readInventory } from '../kube/inventory.ts';
 import { readSecretHead } from '../kube/secrets.ts';
 import { referencesPullSecret } from '../kube/service-accounts.ts';
 import { planRun, targetNamespaces } from '../plan/plan.ts';
@@ -103,7 +103,9 @@ export async function clusterStatus(options: StatusOptions): Promise<StatusRepor
           );
           const core = apis.core;
           const namespaces = await resolveNamespaces(core, cluster.namespaces);
-          const inventory = await readInventory(core, settings.controlNamespace).catch(() => undefined);
+          const inventory = await readInventory(core, settings.controlNamespace, managedNames(cluster)).catch(
+            () => undefined,
+          );
           const wanted = new Set<string>();
           for (const { kind, target } of planned.targets) {
             for (const namespace of targetNamespaces(target, namespaces)) {

@@ -24,12 +24,14 @@ export function storedAccess(
   text: string,
   redactor: Redactor,
   signal?: AbortSignal,
+  onRequest?: (method: string, path: string) => void,
 ): StoredAccess {
   const parsed = parseKubeconfig(cluster, text);
   redactor.add(...parsed.secrets);
   const apis = createKubeApis(parsed.kubeConfig, {
     requestTimeoutMs: settings.requestTimeoutSeconds * 1000,
     ...(signal ? { signal } : {}),
+    ...(onRequest ? { onRequest } : {}),
   });
   return { apis, kubeConfig: parsed.kubeConfig, warnings: parsed.warnings };
 }

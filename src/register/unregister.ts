@@ -2,12 +2,16 @@
  * `unregister`: take a cluster out of cred-courier, leaving nothing of cred-courier's behind.
  *
  * 1. With the stored kubeconfig (the delivery identity, which may do exactly this): every Secret
- *    cred-courier delivered there — those the config selects and those the inventory lists — is taken
- *    out of the ServiceAccounts' imagePullSecrets and deleted, only if it carries the managed-by label.
+ *    cred-courier delivered there — those the config selects and those the inventory lists — is deleted
+ *    and then taken out of the ServiceAccounts' imagePullSecrets, only if its labels prove it this
+ *    installation's (the same helper as prune). The inventory is data anyone holding the delivery token
+ *    may have written: its entries are validated, and a target known only from it is never retried
+ *    with the admin kubeconfig.
  * 2. The inventory is deleted (with the admin kubeconfig; the delivery identity may only empty it).
  * 3. Unless `keepRbac`, with the admin kubeconfig: the RBAC objects, the secret guard, the token Secret,
- *    the ServiceAccount (revoking every token issued for it) and the control namespace if cred-courier
- *    created it — each only if labelled as this cluster's.
+ *    the ServiceAccount (revoking every token issued for it) and the control namespace — each by its
+ *    exact name, only if labelled as this cluster's and this installation's (its control namespace), and
+ *    deleted with the read's uid and resourceVersion as preconditions.
  * 4. The stored kubeconfig is scheduled for deletion (a recovery window, never forced).
  * 5. The entry leaves the registration file; other entries and comments stay byte for byte.
  *
@@ -26,7 +30,7 @@ import { parseConfig } from '../config/load.ts';
 import type { ClusterSpec, Settings } from '../config/types.ts';
 import { CredCourierError } from '../errors.ts';
 import type { KindId } from '../kinds/kind.ts';
-import { LABELS, MANAGER } from '../kinds/metadata.ts';
+import { LABELS, MANAGER, type Owner } from '../kinds/metadata.ts';
 import { createKubeApis, type KubeApis } from '../kube/apis.ts';
 import {
   type ApplicableObject,
@@ -38,12 +42,12 @@ import {
 import {
   INVENTORY_NAME,
   type Inventory,
+  managedNames,
   parseInventoryEntry,
   readInventory,
   writeInventory,
 } from '../kube/inventory.ts';
-import { deleteOwnedSecret, readSecretHead } from '../kube/secrets.ts';
-import { referencesPullSecret, removePullSecretReference } from '../kube/service-accounts.ts';
+import { type RemovalTarget, removeOwnedSecret } from '../kube/secrets.ts';
 import { deleteTokenSecret } from '../kube/tokens.ts';
 import { planRun, targetNamespaces } from '../plan/plan.ts';
 import { classify, describeFailure } from '../report/classify.ts';
@@ -51,7 +55,7 @@ import { Redactor } from '../report/redact.ts';
 import { resolveNamespaces } from '../run/connect.ts';
 import type { Failure } from '../run/types.ts';
 import type { AdminAccess } from './admin.ts';
-import { rbacManifests, SERVICE_ACCOUNT, TOKEN_SECRET } from './rbac.ts';
+import { objectName, rbacManifests, SERVICE_ACCOUNT, TOKEN_SECRET } from './rbac.ts';
 import { readConfigText, writeConfigText } from './register.ts';
 import { storedAccess } from './stored.ts';
 
@@ -69,9 +73,12 @@ export interface UnregisterOptions {
   readonly kubeconfigs: KubeconfigSource;
   readonly secrets: SecretsWriterApi;
   readonly redactor?: Redactor;
+  /** Sees each Kubernetes request as it leaves, and which identity sends it (for tests and counts). */
+  readonly onKubeRequest?: (identity: 'delivery' | 'admin', method: string, path: string) => void;
 }
 
-export type RemovalAction = 'deleted' | 'absent' | 'not-owned' | 'would-delete' | 'failed';
+/** `skipped`: known only from the inventory and out of the delivery identity's reach; never tried as admin. */
+export type RemovalAction = 'deleted' | 'absent' | 'not-owned' | 'would-delete' | 'skipped' | 'failed';
 
 export interface UnregisterReport {
   readonly cluster: string;
@@ -140,7 +147,10 @@ export async function unregisterCluster(options: UnregisterOptions): Promise<Unr
   });
   const timeout = settings.requestTimeoutSeconds * 1000;
   const admin = options.admin
-    ? createKubeApis(options.admin.kubeConfig, { requestTimeoutMs: timeout })
+    ? createKubeApis(options.admin.kubeConfig, {
+        requestTimeoutMs: timeout,
+        onRequest: (method: string, path: string) => options.onKubeRequest?.('admin', method, path),
+      })
     : undefined;
 
   // The delivery identity when it still works; the admin's otherwise.
@@ -149,20 +159,28 @@ export async function unregisterCluster(options: UnregisterOptions): Promise<Unr
   let clusterFailure: Failure | undefined;
   try {
     const text = await options.kubeconfigs.get(spec.name, spec.kubeconfigSecret);
-    worker = storedAccess(spec, settings, text, redactor).apis;
-    inventory = await readInventory(worker.core, settings.controlNamespace);
+    worker = storedAccess(spec, settings, text, redactor, undefined, (method, path) =>
+      options.onKubeRequest?.('delivery', method, path),
+    ).apis;
+    inventory = await readInventory(worker.core, settings.controlNamespace, managedNames(spec));
   } catch (error) {
     if (admin) {
       warnings.push(
         `the stored kubeconfig does not work (${failureOf(error).message}); using the admin kubeconfig`,
       );
       worker = admin;
-      inventory = await readInventory(admin.core, settings.controlNamespace).catch(() => undefined);
+      inventory = await readInventory(admin.core, settings.controlNamespace, managedNames(spec)).catch(
+        () => undefined,
+      );
     } else {
       clusterFailure = failureOf(error);
     }
   }
 
+  for (const entry of inventory?.ignored ?? []) {
+    warnings.push(`inventory entry ${entry} ignored: not one cred-courier writes for this cluster`);
+  }
+  const owner: Owner = { cluster: spec.name, installation: settings.controlNamespace };
   const secrets: UnregisterReport['secrets'][number][] = [];
   const serviceAccounts: UnregisterReport['serviceAccounts'][number][] = [];
   let inventoryAction: UnregisterReport['inventory'] = 'absent';
@@ -234,12 +252,17 @@ export async function unregisterCluster(options: UnregisterOptions): Promise<Unr
     warnings,
   };
 
-  /** Every Secret the config selects or the inventory lists: references first, then the Secret. */
+  /** Every Secret the config selects or the inventory lists: the Secret first, then its references. */
   async function removeSecrets(apis: KubeApis): Promise<void> {
-    const targets = new Map<
-      string,
-      { kind: KindId; namespace: string; secretName: string; serviceAccounts: readonly string[] }
-    >();
+    interface Target {
+      kind: KindId;
+      namespace: string;
+      secretName: string;
+      serviceAccounts: readonly string[];
+      /** Known only from the inventory, which the delivery identity can write: never done as admin. */
+      inventoryOnly: boolean;
+    }
+    const targets = new Map<string, Target>();
     const plan = planRun(config, { clusters: [spec?.name ?? ''] });
     const ecrAccounts = spec?.ecr?.serviceAccounts ?? [];
     const namespaces = await resolveNamespaces(
@@ -253,6 +276,7 @@ export async function unregisterCluster(options: UnregisterOptions): Promise<Unr
           namespace,
           secretName: target.secretName,
           serviceAccounts: target.serviceAccounts,
+          inventoryOnly: false,
         });
       }
     }
@@ -265,70 +289,60 @@ export async function unregisterCluster(options: UnregisterOptions): Promise<Unr
           namespace,
           secretName,
           serviceAccounts: kind === 'ecr' ? ecrAccounts : [],
+          inventoryOnly: true,
         });
       }
     }
     for (const target of targets.values()) {
       const { kind, namespace, secretName } = target;
+      if (target.inventoryOnly && apis === admin) {
+        secrets.push({ kind, namespace, secretName, action: 'skipped' });
+        warnings.push(
+          `${namespace}/${secretName} (${kind}) is known only from the inventory and the stored kubeconfig does not work: not removed with the admin kubeconfig; remove it by hand if it is cred-courier's`,
+        );
+        continue;
+      }
       try {
-        for (const account of target.serviceAccounts) {
-          serviceAccounts.push({
-            namespace,
-            name: account,
-            secretName,
-            action: await removeReference(apis, namespace, account, secretName),
-          });
-        }
-        secrets.push({
-          kind,
-          namespace,
-          secretName,
-          action: await removeSecret(apis, namespace, secretName),
-        });
+        await removeWith(apis, target);
       } catch (error) {
-        // A namespace the delivery identity no longer reaches (its Role is gone): the admin may.
-        if (admin && apis !== admin && classify(error) === 'forbidden') {
+        const failure = failureOf(error);
+        if (target.inventoryOnly && failure.failureClass === 'forbidden') {
+          // The inventory may have been written by anyone holding the delivery token: what that identity
+          // cannot reach is reported, never retried as admin, and does not hold up the unregistration.
+          secrets.push({ kind, namespace, secretName, action: 'skipped', failure });
+          warnings.push(
+            `${namespace}/${secretName} (${kind}) is known only from the inventory and the delivery identity may not reach it: left in place (never retried with the admin kubeconfig); remove it by hand if it is cred-courier's`,
+          );
+          continue;
+        }
+        // A namespace of the config the delivery identity no longer reaches (its Role is gone): the admin may.
+        if (admin && apis !== admin && !target.inventoryOnly && failure.failureClass === 'forbidden') {
           try {
-            for (const account of target.serviceAccounts) {
-              serviceAccounts.push({
-                namespace,
-                name: account,
-                secretName,
-                action: await removeReference(admin, namespace, account, secretName),
-              });
-            }
-            secrets.push({
-              kind,
-              namespace,
-              secretName,
-              action: await removeSecret(admin, namespace, secretName),
-            });
+            await removeWith(admin, target);
             continue;
           } catch (adminError) {
             secrets.push({ kind, namespace, secretName, action: 'failed', failure: failureOf(adminError) });
             continue;
           }
         }
-        secrets.push({ kind, namespace, secretName, action: 'failed', failure: failureOf(error) });
+        secrets.push({ kind, namespace, secretName, action: 'failed', failure });
       }
     }
   }
 
-  async function removeReference(apis: KubeApis, namespace: string, account: string, secretName: string) {
-    if (options.dryRun) {
-      const present = await referencesPullSecret(apis.core, namespace, account, secretName);
-      return present ? ('would-remove' as const) : ('absent' as const);
+  /** One Secret and its references, by the rule prune uses (`removeOwnedSecret`). */
+  async function removeWith(apis: KubeApis, target: RemovalTarget & { readonly kind: KindId }) {
+    const removal = await removeOwnedSecret(apis.core, target, owner, { dryRun: options.dryRun });
+    const { namespace, secretName } = target;
+    for (const reference of removal.references) {
+      serviceAccounts.push({
+        namespace,
+        name: reference.serviceAccount,
+        secretName,
+        action: reference.action,
+      });
     }
-    const action = await removePullSecretReference(apis.core, namespace, account, secretName);
-    return action === 'removed' ? ('removed' as const) : ('absent' as const);
-  }
-
-  async function removeSecret(apis: KubeApis, namespace: string, secretName: string): Promise<RemovalAction> {
-    const head = await readSecretHead(apis.core, namespace, secretName);
-    if (!head) return 'absent';
-    if (!head.owned) return 'not-owned';
-    if (options.dryRun) return 'would-delete';
-    return (await deleteOwnedSecret(apis.core, namespace, secretName)) ? 'deleted' : 'absent';
+    secrets.push({ kind: target.kind, namespace, secretName, action: removal.action });
   }
 
   async function removeInventory(): Promise<UnregisterReport['inventory']> {
@@ -340,7 +354,10 @@ export async function unregisterCluster(options: UnregisterOptions): Promise<Unr
     };
     try {
       if (admin) {
-        const action = await deleteOwnedObject(admin.objects, header, { dryRun: options.dryRun });
+        const action = await deleteOwnedObject(admin.objects, header, {
+          dryRun: options.dryRun,
+          owner: { installation: control },
+        });
         if (action === 'foreign') return 'not-owned';
         return action === 'deleted' && options.dryRun ? 'would-delete' : action;
       }
@@ -368,8 +385,19 @@ export async function unregisterCluster(options: UnregisterOptions): Promise<Unr
     current: Settings,
   ): Promise<UnregisterReport['rbac'][number][]> {
     const results: UnregisterReport['rbac'][number][] = [];
-    const labels = { [LABELS.managedBy]: MANAGER, [LABELS.cluster]: cluster.name };
+    const control = current.controlNamespace;
+    // Objects of an older config (other namespaces) are found by this installation's labels and kept
+    // only under the exact names this installation gives its objects; each is verified again on delete.
+    const labels = {
+      [LABELS.managedBy]: MANAGER,
+      [LABELS.cluster]: cluster.name,
+      [LABELS.installation]: control,
+    };
+    const names = new Set(
+      [undefined, 'list-namespaces', 'delivery', 'secret-guard'].map((suffix) => objectName(control, suffix)),
+    );
     const generated = rbacManifests(cluster, current);
+    for (const manifest of generated) names.add(manifest.metadata.name);
     const objects = new Map<string, Pick<ApplicableObject, 'apiVersion' | 'kind' | 'metadata'>>();
     const kinds: [string, string][] = [
       ['admissionregistration.k8s.io/v1', 'ValidatingAdmissionPolicyBinding'],
@@ -383,13 +411,13 @@ export async function unregisterCluster(options: UnregisterOptions): Promise<Unr
       for (const manifest of generated.filter((m) => m.kind === kind))
         objects.set(describeObject(manifest), manifest);
       try {
-        for (const found of await listLabelled(apis.objects, apiVersion, kind, labels))
-          objects.set(describeObject(found), found);
+        for (const found of await listLabelled(apis.objects, apiVersion, kind, labels)) {
+          if (names.has(found.metadata.name)) objects.set(describeObject(found), found);
+        }
       } catch (error) {
         if (!isUnservedKind(error)) warnings.push(`listing ${kind}: ${failureOf(error).message}`);
       }
     }
-    const control = current.controlNamespace;
     const ordered = [
       ...[...objects.values()].sort((a, b) => kindRank(a.kind) - kindRank(b.kind)),
       { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: SERVICE_ACCOUNT, namespace: control } },
@@ -405,7 +433,7 @@ export async function unregisterCluster(options: UnregisterOptions): Promise<Unr
       try {
         const action = await deleteOwnedObject(apis.objects, object, {
           dryRun: options.dryRun,
-          requireLabels: labels,
+          owner,
         });
         results.push({
           object: describeObject(object),

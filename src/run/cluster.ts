@@ -7,17 +7,19 @@ import pLimit from 'p-limit';
 import type { KubeconfigSource } from '../aws/kubeconfig-store.ts';
 import type { Settings } from '../config/types.ts';
 import type { KindId, Minted } from '../kinds/kind.ts';
+import type { Owner } from '../kinds/metadata.ts';
 import type { KubeClient } from '../kube/client.ts';
 import {
   type Inventory,
   inventoryEntry,
+  managedNames,
   parseInventoryEntry,
   readInventory,
   writeInventory,
 } from '../kube/inventory.ts';
 import { withRetry } from '../kube/retry.ts';
-import { deleteOwnedSecret, readSecretHead, writeSecret } from '../kube/secrets.ts';
-import { ensurePullSecretReference, removePullSecretReference } from '../kube/service-accounts.ts';
+import { type Requester, removeOwnedSecret, writeSecret } from '../kube/secrets.ts';
+import { ensurePullSecretReference } from '../kube/service-accounts.ts';
 import { type PlannedCluster, type PlannedTarget, targetNamespaces } from '../plan/plan.ts';
 import { classify, describeFailure, type FailureClass } from '../report/classify.ts';
 import type { RunLogger } from '../report/logger.ts';
@@ -168,10 +170,15 @@ async function attempt(context: ClusterRunContext): Promise<ClusterResult> {
     let inventory: Inventory | undefined;
     let inventoryError: unknown;
     try {
-      inventory = await request(() => readInventory(core, settings.controlNamespace));
+      inventory = await request(() => readInventory(core, settings.controlNamespace, managedNames(cluster)));
     } catch (error) {
       if (error instanceof ClusterStopped) throw error;
       inventoryError = error;
+    }
+    for (const entry of inventory?.ignored ?? []) {
+      const warning = `inventory entry ${entry} ignored: not one cred-courier writes for this cluster`;
+      warnings.push(warning);
+      logger.warn(warning, log);
     }
 
     const limit = pLimit(settings.requestConcurrency);
@@ -221,14 +228,18 @@ async function attempt(context: ClusterRunContext): Promise<ClusterResult> {
   }
 }
 
+/** This installation (the control namespace) and the cluster name its objects are labelled with. */
+const ownerOf = (context: ClusterRunContext): Owner => ({
+  cluster: context.planned.cluster.name,
+  installation: context.settings.controlNamespace,
+});
+
 /** Waits for every job; rethrows the first cluster-stopping failure only after all have settled. */
 async function settleAll(jobs: Promise<void>[]): Promise<void> {
   const results = await Promise.allSettled(jobs);
   const stopped = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (stopped) throw stopped.reason;
 }
-
-type Requester = <T>(operation: () => Promise<T>) => Promise<T>;
 
 async function deliverOne(
   context: ClusterRunContext,
@@ -259,7 +270,10 @@ async function deliverOne(
   const expiresAt = manifest.metadata.annotations['cred-courier.io/expires-at'];
   try {
     const action = await request(() =>
-      writeSecret(core, manifest, { adopt: context.planned.cluster.adoptExistingSecrets }),
+      writeSecret(core, manifest, {
+        adopt: context.planned.cluster.adoptExistingSecrets,
+        owner: ownerOf(context),
+      }),
     );
     const serviceAccounts: Record<string, 'added' | 'present' | 'failed'> = {};
     let failure: Failure | undefined;
@@ -321,10 +335,15 @@ async function pruneKind(
     for (const entry of stale) {
       const { namespace, secretName } = parseInventoryEntry(entry);
       try {
-        // An entry whose delivery met someone else's Secret of that name (a conflict) names a Secret that
-        // is not ours: neither it nor the ServiceAccount entries referring to it may be touched.
-        const head = await request(() => readSecretHead(core, namespace, secretName));
-        if (head && !head.owned) {
+        // One rule with unregister: an entry whose delivery met someone else's Secret of that name (a
+        // conflict) names a Secret that is not ours; neither it nor references to it are touched.
+        const removal = await removeOwnedSecret(
+          core,
+          { namespace, secretName, serviceAccounts },
+          ownerOf(context),
+          { dryRun: false, request },
+        );
+        if (removal.action === 'not-owned') {
           context.logger.info("not pruned: the Secret of that name is not cred-courier's", {
             cluster: context.planned.cluster.name,
             kind,
@@ -333,10 +352,6 @@ async function pruneKind(
           });
           continue;
         }
-        for (const account of serviceAccounts) {
-          await request(() => removePullSecretReference(core, namespace, account, secretName));
-        }
-        await request(() => deleteOwnedSecret(core, namespace, secretName));
         pruned.push({ kind, namespace, secretName });
         context.logger.info('pruned', { cluster: context.planned.cluster.name, kind, namespace, secretName });
       } catch (error) {

@@ -6,7 +6,7 @@ import pLimit from 'p-limit';
 import type { KubeconfigSource } from '../aws/kubeconfig-store.ts';
 import type { Config } from '../config/types.ts';
 import type { KindId } from '../kinds/kind.ts';
-import { parseInventoryEntry, readInventory } from '../kube/inventory.ts';
+import { managedNames, parseInventoryEntry, readInventory } from '../kube/inventory.ts';
 import { readSecretHead } from '../kube/secrets.ts';
 import { referencesPullSecret } from '../kube/service-accounts.ts';
 import { planRun, targetNamespaces } from '../plan/plan.ts';
@@ -98,7 +98,7 @@ export async function previewDelivery(options: PreviewOptions): Promise<Preview>
             }
           }
           if (options.prune ?? true) {
-            const inventory = await readInventory(core, settings.controlNamespace);
+            const inventory = await readInventory(core, settings.controlNamespace, managedNames(cluster));
             for (const kind of plan.kinds) {
               for (const entry of inventory.entries.get(kind) ?? []) {
                 if (wanted.has(`${kind}:${entry}`)) continue;

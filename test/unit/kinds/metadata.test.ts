@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   ANNOTATIONS,
+  isOwnedBy,
   LABELS,
   MANAGER,
   ownershipLabels,
@@ -71,5 +72,44 @@ describe('Function: ownershipLabels', () => {
       [LABELS.kind]: 'ecr',
     });
     expect(labels['app.kubernetes.io/managed-by']).toBe('cred-courier');
+  });
+});
+
+describe('Function: isOwnedBy', () => {
+  const owner = { cluster: 'prod', installation: 'cred-courier' };
+  const ours = { [LABELS.managedBy]: MANAGER, [LABELS.cluster]: 'prod' };
+
+  it("is this installation's object with its label, or without any (written before the label existed)", () => {
+    // Act
+    const labelled = isOwnedBy({ ...ours, [LABELS.installation]: 'cred-courier' }, owner);
+    const older = isOwnedBy(ours, owner);
+
+    // Assess
+    expect(labelled).toBe(true);
+    expect(older).toBe(true);
+  });
+
+  it("is never another installation's, another cluster name's or an unlabelled object", () => {
+    // Act
+    const results = [
+      isOwnedBy({ ...ours, [LABELS.installation]: 'cc-other' }, owner),
+      isOwnedBy({ ...ours, [LABELS.cluster]: 'staging' }, owner),
+      isOwnedBy({ [LABELS.cluster]: 'prod' }, owner),
+      isOwnedBy(undefined, owner),
+    ];
+
+    // Assess
+    expect(results).toEqual([false, false, false, false]);
+  });
+
+  it('checks the cluster only when one is given (the inventory is the installation’s)', () => {
+    // Act
+    const owned = isOwnedBy(
+      { [LABELS.managedBy]: MANAGER, [LABELS.installation]: 'cred-courier' },
+      { installation: 'cred-courier' },
+    );
+
+    // Assess
+    expect(owned).toBe(true);
   });
 });

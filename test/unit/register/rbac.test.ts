@@ -110,6 +110,8 @@ describe('rbacManifests', () => {
       expect(manifest.metadata.labels).toEqual({
         'app.kubernetes.io/managed-by': 'cred-courier',
         'cred-courier.io/cluster': 'exact',
+        // The installation is the control namespace: two installations never claim each other's objects.
+        'cred-courier.io/installation': 'cc-system',
       });
     }
   });
