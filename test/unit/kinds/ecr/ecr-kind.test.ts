@@ -37,6 +37,7 @@ function clusterSpec(overrides: Partial<Omit<ClusterSpec, 's3'>> = {}): ClusterS
     namespaces: { names: ['app'], exclude: [] },
     s3: [],
     allowInsecureSkipTlsVerify: false,
+    trustSystemRoots: false,
     adoptExistingSecrets: false,
     ...overrides,
   };
