@@ -11,7 +11,9 @@ import {
   MintError,
   MissingObjectError,
   OwnershipConflictError,
+  RedirectRefusedError,
 } from '../errors.ts';
+import type { Redactor } from './redact.ts';
 
 export const FAILURE_CLASSES = {
   refused: 'connection refused: nothing listens at the server address',
@@ -25,6 +27,7 @@ export const FAILURE_CLASSES = {
   conflict: 'HTTP 409/422 or an object cred-courier does not own: left untouched',
   throttled: 'HTTP 429: the apiserver asked to slow down',
   server: 'HTTP 5xx: the apiserver failed',
+  redirect: 'HTTP 3xx: the server answered with a redirect, which is never followed (nothing is sent again)',
   kubeconfig: 'the stored kubeconfig is missing, unreadable or of a refused form',
   mint: 'AWS refused or failed to mint the credential',
   config: 'the registration file is invalid',
@@ -71,6 +74,7 @@ function causes(error: unknown): unknown[] {
 }
 
 function classOfStatus(status: number): FailureClass {
+  if (status >= 300 && status < 400) return 'redirect';
   if (status === 401) return 'unauthorized';
   if (status === 403) return 'forbidden';
   if (status === 404) return 'not-found';
@@ -82,6 +86,7 @@ function classOfStatus(status: number): FailureClass {
 
 export function classify(error: unknown): FailureClass {
   for (const item of causes(error)) {
+    if (item instanceof RedirectRefusedError) return 'redirect';
     if (item instanceof OwnershipConflictError) return 'conflict';
     if (item instanceof MissingObjectError) return 'not-found';
     if (item instanceof KubeconfigError) return 'kubeconfig';

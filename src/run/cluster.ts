@@ -51,6 +51,7 @@ const CLUSTER_FATAL: ReadonlySet<FailureClass> = new Set([
   'kubeconfig',
   'server',
   'throttled',
+  'redirect',
 ]);
 
 /** Retries per request for transient classes; the cluster deadline bounds them too. */
