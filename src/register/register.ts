@@ -434,5 +434,5 @@ function storedMatches(
 
 function withContext(what: string, error: unknown, redactor: Redactor): CredCourierError {
   if (error instanceof CredCourierError) return error;
-  return new CredCourierError(`${what}: ${redactor.scrub(describeFailure(error))}`, { cause: error });
+  return new CredCourierError(`${what}: ${describeFailure(error, redactor)}`, { cause: error });
 }

@@ -141,6 +141,7 @@ function deps(aws: AwsClients): { deps: MintDeps; warnings: { message: string; a
       now: () => NOW,
       warn: (message, attributes) => warnings.push({ message, attributes }),
       info: () => {},
+      registerSecrets: () => {},
     },
     warnings,
   };
