@@ -871,6 +871,39 @@ describe.skipIf(!rig)(`faults on the rig${rig ? '' : ` (skipped: ${skipReason})`
     ];
   });
 
+  it('an S3 error quoting the new session credentials (the probe): the mint fails and no fragment of them reaches a log line, message or report', async () => {
+    // Prepare
+    const { a } = theRig().clusters;
+    const awsProxy = await new AwsFaultProxy(theRig().aws.endpoint).start();
+    const aws = awsClientsVia(awsProxy.url);
+    const probed = await register(a, 1, [ECR_SECRET, S3_SECRET]);
+    const probeConfig = configOf(`${settingsYaml()}clusters:${clusterYaml(probed)}`);
+    awsProxy.setRules([{ operation: `GET /${bucket}`, fault: 'quote-credentials' }]);
+
+    // Act
+    const run = await capturedRun(probeConfig, { aws, kinds: ['s3'], prune: false });
+    await awsProxy.stop();
+    const quoted = awsProxy.requests.flatMap((r) => r.quoted ?? []);
+    scan('S3 probe quoting credentials', run);
+    leaks.secret(...quoted);
+
+    // Assess
+    const mint = run.result.mints.find((m) => m.kind === 's3');
+    expect(awsProxy.requests.map((r) => `${r.operation}${r.fault ? ` (${r.fault})` : ''}`)).toContain(
+      `GET /${bucket} (quote-credentials)`,
+    );
+    expect(mint?.failure?.failureClass).toBe('mint');
+    expect(mint?.failure?.message).toMatch(/InvalidToken: The provided token is malformed/);
+    expect(quoted).toHaveLength(2);
+    const captured = [...run.lines, JSON.stringify(run.result)].join('\n');
+    const fragments = quoted.flatMap((value) =>
+      Array.from({ length: value.length - 7 }, (_, i) => value.slice(i, i + 8)).filter((f) =>
+        captured.includes(f),
+      ),
+    );
+    expect(fragments).toEqual([]);
+  });
+
   it('no secret value in any captured line, message, report or CLI output', () => {
     // Assess (the scan covers what the tests above captured)
     const result = leaks.result();
