@@ -52,6 +52,8 @@ export class Redactor {
    */
   addEncoded(...encoded: readonly string[]): void {
     for (const value of encoded) {
+      // The same data goes to every namespace of a target: one set lookup after the first.
+      if (this.values.has(value)) continue;
       this.register(value);
       const plain = Buffer.from(value, 'base64').toString('utf8');
       if (this.scrub(plain) !== plain) this.add(plain);
