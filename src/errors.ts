@@ -61,3 +61,16 @@ export class MissingObjectError extends CredCourierError {
     this.name = 'MissingObjectError';
   }
 }
+
+/**
+ * Thrown when an apiserver answers with a redirect (any 3xx). It is never followed: following would send
+ * the request again, body and credentials included, to wherever the Location points.
+ */
+export class RedirectRefusedError extends CredCourierError {
+  readonly status: number;
+  constructor(message: string, status: number) {
+    super(message);
+    this.name = 'RedirectRefusedError';
+    this.status = status;
+  }
+}

@@ -444,6 +444,7 @@ function resolveCluster(
     s3: s3.value,
     allowInsecureSkipTlsVerify:
       cluster.allowInsecureSkipTlsVerify ?? defaults?.allowInsecureSkipTlsVerify ?? false,
+    trustSystemRoots: cluster.trustSystemRoots ?? defaults?.trustSystemRoots ?? false,
     adoptExistingSecrets: cluster.adoptExistingSecrets ?? defaults?.adoptExistingSecrets ?? false,
     ...(cluster.secretGuard === false ? { secretGuard: false as const } : {}),
   };

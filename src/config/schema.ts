@@ -660,6 +660,11 @@ const clusterOptions = {
     description: 'Accept a kubeconfig with insecure-skip-tls-verify (warned about on every run).',
     default: false,
   }),
+  trustSystemRoots: flag().optional().meta({
+    description:
+      "Accept a kubeconfig without certificate-authority-data and trust the system's root CAs for the API server (only for an endpoint with a publicly trusted certificate; warned about on every run).",
+    default: false,
+  }),
   adoptExistingSecrets: flag().optional().meta({
     description: 'Take over Secrets of the same name that cred-courier did not create.',
     default: false,

@@ -77,6 +77,11 @@ export interface ClusterSpec {
   readonly s3: readonly S3Grant[];
   /** Allows a kubeconfig with `insecure-skip-tls-verify`; warned about on every run. */
   readonly allowInsecureSkipTlsVerify: boolean;
+  /**
+   * Allows a kubeconfig without an embedded CA, trusting the system's root CAs (any publicly trusted
+   * certificate for the server's name); warned about on every run.
+   */
+  readonly trustSystemRoots: boolean;
   /** Take over Secrets of the same name that cred-courier did not create. */
   readonly adoptExistingSecrets: boolean;
   /**

@@ -56,6 +56,11 @@ export interface MintDeps {
   readonly warn: (message: string, attributes: Record<string, unknown>) => void;
   /** Facts worth a log line (e.g. STS's packed policy size); never secret values. */
   readonly info: (message: string, attributes: Record<string, unknown>) => void;
+  /**
+   * Registers secret strings with the run's redactor. A kind calls it the moment AWS hands it a secret,
+   * before any further request (a probe) whose error could quote it; `Minted.secrets` is registered too.
+   */
+  readonly registerSecrets: (...secrets: readonly string[]) => void;
 }
 
 /**

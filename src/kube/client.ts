@@ -1,15 +1,20 @@
 /**
  * A CoreV1 client for one cluster with what client-node lacks: a per-request timeout, a cluster-wide
- * deadline (both through the request's AbortSignal) and a hook that sees every request (for counts).
+ * deadline (both through the request's AbortSignal), a hook that sees every request (for counts), and
+ * redirects refused at the connection: client-node's fetch follows them, which would send a Secret's
+ * body and the credential again to wherever an answer's Location points.
  */
+import { getCACertificates } from 'node:tls';
 import {
   CoreV1Api,
   createConfiguration,
-  type KubeConfig,
+  KubeConfig,
   type RequestContext,
   type ResponseContext,
   ServerConfiguration,
 } from '@kubernetes/client-node';
+import type { Dispatcher } from 'undici';
+import { RedirectRefusedError } from '../errors.ts';
 
 export interface KubeClientOptions {
   readonly requestTimeoutMs: number;
@@ -37,16 +42,97 @@ export interface KubeConfiguration {
   close(): void;
 }
 
+/** Where a redirect pointed, as scheme, host and port only: its path or query could carry anything. */
+function originOf(location: string | undefined, requestOrigin: string): string {
+  if (!location) return 'no Location';
+  try {
+    const url = new URL(location, requestOrigin);
+    return url.origin === 'null' ? `a ${url.protocol} URL` : url.origin;
+  } catch {
+    return 'an unparsable Location';
+  }
+}
+
+function headerValue(
+  headers: Readonly<Record<string, string | string[] | undefined>>,
+  name: string,
+): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/**
+ * Fails a request whose answer is a redirect before fetch sees the answer, so fetch never follows it:
+ * the request is not sent again anywhere, and the answer's body is not read.
+ */
+function refuseRedirects(clusterName: string): Dispatcher.DispatcherComposeInterceptor {
+  return (dispatch) => (options, handler) => {
+    const requestOrigin = String(options.origin ?? 'https://invalid');
+    return dispatch(options, {
+      onRequestStart: (controller, context) => handler.onRequestStart?.(controller, context),
+      onRequestUpgrade: (controller, statusCode, headers, socket) =>
+        handler.onRequestUpgrade?.(controller, statusCode, headers, socket),
+      onResponseStart: (controller, statusCode, headers, statusMessage) => {
+        if (statusCode >= 300 && statusCode < 400) {
+          const target = originOf(headerValue(headers, 'location'), requestOrigin);
+          controller.abort(
+            new RedirectRefusedError(
+              `cluster ${clusterName}: the apiserver answered HTTP ${statusCode}, a redirect to ${target}; ` +
+                'redirects are never followed (the request and its credential would go there): ' +
+                "point the kubeconfig's server at the apiserver itself",
+              statusCode,
+            ),
+          );
+          return;
+        }
+        handler.onResponseStart?.(controller, statusCode, headers, statusMessage);
+      },
+      onResponseData: (controller, chunk) => handler.onResponseData?.(controller, chunk),
+      onResponseEnd: (controller, trailers) => handler.onResponseEnd?.(controller, trailers),
+      onResponseError: (controller, error) => handler.onResponseError?.(controller, error),
+    });
+  };
+}
+
+/**
+ * client-node sends a request without any TLS option (no CA, no client certificate) through undici's
+ * global dispatcher, which cannot be wrapped per cluster; naming Node's default CAs explicitly (the same
+ * trust) makes it build a connection pool of its own. Only kubeconfigs that opted into the system roots,
+ * and admin kubeconfigs, get here.
+ */
+function withOwnConnectionPool(kubeConfig: KubeConfig): KubeConfig {
+  const cluster = kubeConfig.getCurrentCluster();
+  if (!cluster || cluster.caData || cluster.caFile || cluster.skipTLSVerify) return kubeConfig;
+  const user = kubeConfig.getCurrentUser();
+  if (user?.certData || user?.certFile) return kubeConfig;
+  const caData = Buffer.from(getCACertificates('default').join('\n')).toString('base64');
+  const copy = new KubeConfig();
+  copy.loadFromOptions({
+    clusters: kubeConfig.clusters.map((c) => (c === cluster ? { ...c, caData } : c)),
+    users: kubeConfig.users,
+    contexts: kubeConfig.contexts,
+    currentContext: kubeConfig.currentContext,
+  });
+  return copy;
+}
+
 export function kubeConfiguration(kubeConfig: KubeConfig, options: KubeClientOptions): KubeConfiguration {
   const cluster = kubeConfig.getCurrentCluster();
   if (!cluster) throw new Error('kubeconfig has no current cluster');
+  const authentication = withOwnConnectionPool(kubeConfig);
   // client-node gives every request a new connection pool (undici Agent), so each request would open its
   // own TCP and TLS connection: keep the first pool and send every request to the cluster through it.
-  let dispatcher: ReturnType<RequestContext['getDispatcher']>;
+  let pool: Dispatcher | undefined;
+  let dispatcher: Dispatcher | undefined;
   const middleware = {
     pre: async (context: RequestContext) => {
-      dispatcher ??= context.getDispatcher();
-      if (dispatcher) context.setDispatcher(dispatcher);
+      if (!pool) {
+        pool = context.getDispatcher();
+        // Without a pool of its own, the request would go out through one that follows redirects.
+        if (!pool) throw new Error(`cluster ${cluster.name}: no connection pool to refuse redirects on`);
+        dispatcher = pool.compose(refuseRedirects(cluster.name));
+      }
+      context.setDispatcher(dispatcher as Dispatcher);
       const timeout = AbortSignal.timeout(options.requestTimeoutMs);
       context.setSignal(options.signal ? AbortSignal.any([timeout, options.signal]) : timeout);
       options.onRequest?.(context.getHttpMethod().toString(), new URL(context.getUrl()).pathname);
@@ -56,14 +142,14 @@ export function kubeConfiguration(kubeConfig: KubeConfig, options: KubeClientOpt
   };
   const configuration = createConfiguration({
     baseServer: new ServerConfiguration(cluster.server, {}),
-    authMethods: { default: kubeConfig },
+    authMethods: { default: authentication },
     promiseMiddleware: [middleware],
   });
   return {
     configuration,
     server: cluster.server,
     close: () => {
-      (dispatcher as { destroy?: () => Promise<void> } | undefined)?.destroy?.().catch(() => {});
+      pool?.destroy().catch(() => {});
     },
   };
 }

@@ -1,7 +1,8 @@
 /**
  * Turns a stored kubeconfig into a client configuration, refusing every form that cannot work in a
  * Lambda or that weakens TLS: `exec` and `auth-provider` users spawn binaries, file references point
- * at files that do not exist there, and `insecure-skip-tls-verify` needs the cluster's explicit opt-in.
+ * at files that do not exist there, and `insecure-skip-tls-verify` and a missing CA (the system's roots)
+ * each need the cluster's explicit opt-in.
  * Messages name fields, never their values.
  */
 import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
@@ -13,7 +14,7 @@ import { KubeconfigError } from '../errors.ts';
 export interface ParsedKubeconfig {
   readonly kubeConfig: KubeConfig;
   readonly server: string;
-  /** Said on every run the kubeconfig is used (insecure TLS). */
+  /** Said on every run the kubeconfig is used (insecure TLS, the system's roots). */
   readonly warnings: readonly string[];
   /** Credential strings inside the kubeconfig, for the redactor. */
   readonly secrets: readonly string[];
@@ -124,6 +125,17 @@ export function parseKubeconfig(cluster: ClusterSpec, text: string): ParsedKubec
   if (caData) base64Pem(caData, 'cluster.certificate-authority-data', fail, CERTIFICATE);
   const warnings: string[] = [];
   const insecure = c['insecure-skip-tls-verify'] === true;
+  // Without its own CA, any publicly trusted certificate for the server's name would be accepted.
+  if (!caData && !insecure) {
+    if (!cluster.trustSystemRoots) {
+      fail(
+        "cluster.certificate-authority-data is missing: embed the cluster's CA (base64 of its PEM), or, for an API server with a publicly trusted certificate, set trustSystemRoots: true on the cluster entry",
+      );
+    }
+    warnings.push(
+      "no CA embedded for this cluster (trustSystemRoots): any certificate the system's root CAs trust for its name is accepted",
+    );
+  }
   if (insecure) {
     if (!cluster.allowInsecureSkipTlsVerify) {
       fail(

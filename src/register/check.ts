@@ -60,7 +60,7 @@ export async function checkClusters(options: CheckOptions): Promise<CheckReport>
           const item: CheckItem = {
             check: 'kubeconfig',
             status: 'fail',
-            detail: redactor.scrub(describeFailure(error)),
+            detail: describeFailure(error, redactor),
           };
           return { cluster: cluster.name, ok: false, items: [item], permissions: [] };
         }
@@ -78,7 +78,7 @@ export async function checkClusters(options: CheckOptions): Promise<CheckReport>
             {
               check: 'reachability' as const,
               status: 'fail' as const,
-              detail: redactor.scrub(describeFailure(error)),
+              detail: describeFailure(error, redactor),
             },
           ],
           permissions: [],

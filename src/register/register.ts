@@ -28,7 +28,7 @@ import {
 import { clusterFields, type EditAction, upsertCluster } from '../config/edit.ts';
 import { parseConfig } from '../config/load.ts';
 import type { ClusterSpec, Config } from '../config/types.ts';
-import { CredCourierError } from '../errors.ts';
+import { CredCourierError, KubeconfigError } from '../errors.ts';
 import { LABELS, MANAGER } from '../kinds/metadata.ts';
 import { createKubeApis, type KubeApis } from '../kube/apis.ts';
 import { type ApplyAction, applyObject, describeObject, isUnservedKind } from '../kube/apply.ts';
@@ -232,6 +232,13 @@ export async function registerCluster(options: RegisterOptions): Promise<Registe
   const { spec, config } = planned;
   const settings = config.settings;
   const control = settings.controlNamespace;
+  // The stored kubeconfig embeds the admin's CA; without one it would trust the system's root CAs.
+  if (!options.admin.caData && !options.admin.insecureSkipTlsVerify && !spec.trustSystemRoots) {
+    throw new KubeconfigError(
+      spec.name,
+      "the admin kubeconfig names no CA (certificate-authority-data or certificate-authority) to embed in the stored one: use an admin kubeconfig with the cluster's CA, or set trustSystemRoots: true on the cluster entry for an API server with a publicly trusted certificate",
+    );
+  }
   const requestTimeoutMs = options.requestTimeoutMs ?? settings.requestTimeoutSeconds * 1000;
   const admin = createKubeApis(options.admin.kubeConfig, { requestTimeoutMs });
   const labels = { [LABELS.managedBy]: MANAGER, [LABELS.cluster]: spec.name };
@@ -478,5 +485,5 @@ function storedMatches(
 
 function withContext(what: string, error: unknown, redactor: Redactor): CredCourierError {
   if (error instanceof CredCourierError) return error;
-  return new CredCourierError(`${what}: ${redactor.scrub(describeFailure(error))}`, { cause: error });
+  return new CredCourierError(`${what}: ${describeFailure(error, redactor)}`, { cause: error });
 }

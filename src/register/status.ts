@@ -85,7 +85,7 @@ export async function clusterStatus(options: StatusOptions): Promise<StatusRepor
   const limit = pLimit(settings.concurrency);
   const failureOf = (error: unknown): Failure => ({
     failureClass: classify(error),
-    message: redactor.scrub(describeFailure(error)),
+    message: describeFailure(error, redactor),
   });
   const clusters = await Promise.all(
     plan.clusters.map((planned) =>

@@ -143,7 +143,7 @@ export async function unregisterCluster(options: UnregisterOptions): Promise<Unr
   const warnings: string[] = [];
   const failureOf = (error: unknown): Failure => ({
     failureClass: classify(error),
-    message: redactor.scrub(describeFailure(error)),
+    message: describeFailure(error, redactor),
   });
   const timeout = settings.requestTimeoutSeconds * 1000;
   const admin = options.admin

@@ -107,7 +107,7 @@ function conclude(
 export async function verifyAccess(input: VerifyInput): Promise<Verification> {
   const { apis, redactor, cluster, settings } = input;
   const items: CheckItem[] = [];
-  const failureText = (error: unknown) => redactor.scrub(describeFailure(error));
+  const failureText = (error: unknown) => describeFailure(error, redactor);
   for (const warning of input.warnings ?? []) items.push({ check: 'tls', status: 'warn', detail: warning });
 
   let version: string | undefined;
@@ -336,7 +336,7 @@ async function tryForbiddenCreate(
       return { proven: false, detail: notInEffect(namespace) };
     } catch (error) {
       if (!(error instanceof ApiException)) throw error;
-      const message = input.redactor.scrub(describeFailure(error));
+      const message = describeFailure(error, input.redactor);
       if (error.code === 404) continue; // the namespace does not exist (yet): try another
       // Refused by cred-courier's own policy (by name), not by something else that happens to refuse.
       if (message.includes(policy)) {

@@ -11,7 +11,9 @@ import {
   MintError,
   MissingObjectError,
   OwnershipConflictError,
+  RedirectRefusedError,
 } from '../errors.ts';
+import type { Redactor } from './redact.ts';
 
 export const FAILURE_CLASSES = {
   refused: 'connection refused: nothing listens at the server address',
@@ -25,6 +27,7 @@ export const FAILURE_CLASSES = {
   conflict: 'HTTP 409/422 or an object cred-courier does not own: left untouched',
   throttled: 'HTTP 429: the apiserver asked to slow down',
   server: 'HTTP 5xx: the apiserver failed',
+  redirect: 'HTTP 3xx: the server answered with a redirect, which is never followed (nothing is sent again)',
   kubeconfig: 'the stored kubeconfig is missing, unreadable or of a refused form',
   mint: 'AWS refused or failed to mint the credential',
   config: 'the registration file is invalid',
@@ -71,6 +74,7 @@ function causes(error: unknown): unknown[] {
 }
 
 function classOfStatus(status: number): FailureClass {
+  if (status >= 300 && status < 400) return 'redirect';
   if (status === 401) return 'unauthorized';
   if (status === 403) return 'forbidden';
   if (status === 404) return 'not-found';
@@ -82,6 +86,7 @@ function classOfStatus(status: number): FailureClass {
 
 export function classify(error: unknown): FailureClass {
   for (const item of causes(error)) {
+    if (item instanceof RedirectRefusedError) return 'redirect';
     if (item instanceof OwnershipConflictError) return 'conflict';
     if (item instanceof MissingObjectError) return 'not-found';
     if (item instanceof KubeconfigError) return 'kubeconfig';
@@ -122,12 +127,25 @@ export function retryAfterSeconds(error: unknown): number | undefined {
   return undefined;
 }
 
-/** A one-line description safe to log: the class, the HTTP status or socket code, the server's reason. */
-export function describeFailure(error: unknown): string {
+/** Longest description kept: enough for an apiserver's reason, bounded for log lines and the ledger. */
+export const MAX_DESCRIPTION_CHARACTERS = 500;
+
+/**
+ * A one-line description safe to log: the class, the HTTP status or socket code, the server's reason.
+ * Scrubbed by `redactor` before it is cut, so a secret the cut would split is replaced whole, never left
+ * as a fragment the redactor no longer recognises. Without a redactor only for errors that cannot hold
+ * secret material (e.g. the ledger's own AWS errors).
+ */
+export function describeFailure(error: unknown, redactor?: Pick<Redactor, 'scrub'>): string {
+  const text = fullDescription(error);
+  return (redactor ? redactor.scrub(text) : text).slice(0, MAX_DESCRIPTION_CHARACTERS);
+}
+
+function fullDescription(error: unknown): string {
   for (const item of causes(error)) {
     // The project's own errors say what happened in its terms (a foreign Secret, a missing namespace);
     // the HTTP error under them would only say what the apiserver answered.
-    if (item instanceof CredCourierError) return item.message.slice(0, 500);
+    if (item instanceof CredCourierError) return item.message;
     if (item instanceof ApiException) {
       let reason = '';
       try {
@@ -136,10 +154,10 @@ export function describeFailure(error: unknown): string {
       } catch {
         // 401s come without a JSON body
       }
-      return `HTTP ${item.code}${reason}`.slice(0, 500);
+      return `HTTP ${item.code}${reason}`;
     }
     const code = (item as { code?: unknown }).code;
-    if (item instanceof Error && typeof code === 'string') return `${code}: ${item.message}`.slice(0, 500);
+    if (item instanceof Error && typeof code === 'string') return `${code}: ${item.message}`;
   }
-  return (error instanceof Error ? error.message : String(error)).slice(0, 500);
+  return error instanceof Error ? error.message : String(error);
 }

@@ -53,6 +53,7 @@ const CLUSTER_FATAL: ReadonlySet<FailureClass> = new Set([
   'kubeconfig',
   'server',
   'throttled',
+  'redirect',
 ]);
 
 /** Retries per request for transient classes; the cluster deadline bounds them too. */
@@ -94,7 +95,7 @@ async function attempt(context: ClusterRunContext): Promise<ClusterResult> {
   const failureOf = (error: unknown): Failure => {
     if (error instanceof ClusterStopped) return error.failure;
     const failureClass = signal.aborted && classify(error) !== 'unauthorized' ? 'timeout' : classify(error);
-    return { failureClass, message: redactor.scrub(describeFailure(error)) };
+    return { failureClass, message: describeFailure(error, redactor) };
   };
   const finish = (failure?: Failure): ClusterResult => {
     const ok = !failure && secrets.every((s) => !s.failure) && pruned.every((p) => !p.failure);
@@ -154,7 +155,7 @@ async function attempt(context: ClusterRunContext): Promise<ClusterResult> {
             ...log,
             attempt: attemptNumber,
             failureClass: classify(error),
-            reason: redactor.scrub(describeFailure(error)),
+            reason: describeFailure(error, redactor),
           }),
       });
     } catch (error) {
@@ -267,6 +268,8 @@ async function deliverOne(
     credentials,
     issuedAt,
   });
+  // Before the write: an admission or apiserver error quoting the body must find every value known.
+  context.redactor.addEncoded(...Object.values(manifest.data));
   const expiresAt = manifest.metadata.annotations['cred-courier.io/expires-at'];
   try {
     const action = await request(() =>
@@ -287,7 +290,7 @@ async function deliverOne(
         serviceAccounts[account] = 'failed';
         failure ??= {
           failureClass: classify(error),
-          message: context.redactor.scrub(describeFailure(error)),
+          message: describeFailure(error, context.redactor),
         };
       }
     }
@@ -302,7 +305,7 @@ async function deliverOne(
     if (error instanceof ClusterStopped) throw error;
     return {
       ...base,
-      failure: { failureClass: classify(error), message: context.redactor.scrub(describeFailure(error)) },
+      failure: { failureClass: classify(error), message: describeFailure(error, context.redactor) },
     };
   }
 }
@@ -359,7 +362,7 @@ async function pruneKind(
         kept.push(entry);
         const failure = {
           failureClass: classify(error),
-          message: context.redactor.scrub(describeFailure(error)),
+          message: describeFailure(error, context.redactor),
         };
         pruned.push({ kind, namespace, secretName, failure });
       }

@@ -108,7 +108,7 @@ export async function previewDelivery(options: PreviewOptions): Promise<Preview>
           }
           return { cluster: cluster.name, entries, warnings };
         } catch (error) {
-          const failure = { failureClass: classify(error), message: redactor.scrub(describeFailure(error)) };
+          const failure = { failureClass: classify(error), message: describeFailure(error, redactor) };
           return { cluster: cluster.name, entries, warnings: [], failure };
         }
       }),

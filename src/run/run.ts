@@ -70,6 +70,7 @@ export async function runDelivery(options: RunOptions): Promise<RunResult> {
             now,
             warn: (message, attributes) => logger.warn(message, { kind: mint.kind.id, ...attributes }),
             info: (message, attributes) => logger.info(message, { kind: mint.kind.id, ...attributes }),
+            registerSecrets: (...secrets) => redactor.add(...secrets),
           });
           redactor.add(...result.secrets);
           minted.set(mint.key, result);
@@ -80,7 +81,7 @@ export async function runDelivery(options: RunOptions): Promise<RunResult> {
             expiresAt: result.expiresAt.toISOString(),
           };
         } catch (error) {
-          const failure = { failureClass: 'mint' as const, message: redactor.scrub(describeFailure(error)) };
+          const failure = { failureClass: 'mint' as const, message: describeFailure(error, redactor) };
           minted.set(mint.key, { failure });
           logger.error('mint failed', {
             kind: mint.kind.id,
@@ -133,7 +134,7 @@ export async function runDelivery(options: RunOptions): Promise<RunResult> {
       });
     } catch (error) {
       // deliverCluster reports its own failures; anything reaching here is a defect, still contained.
-      const failure = { failureClass: classify(error), message: redactor.scrub(describeFailure(error)) };
+      const failure = { failureClass: classify(error), message: describeFailure(error, redactor) };
       logger.error('cluster failed unexpectedly', { cluster: name, ...failureAttributes(failure) });
       return emptyResult(name, failure);
     }

@@ -12,7 +12,11 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { STSClient } from '@aws-sdk/client-sts';
 import type { AwsClients } from '../../src/aws/clients.ts';
 
-export type AwsFault = 'throttle' | 'access-denied';
+/**
+ * `quote-credentials`: an error whose message quotes the request's own access key id and session token,
+ * as an SDK or service error about bad credentials can (S3's REST XML format).
+ */
+export type AwsFault = 'throttle' | 'access-denied' | 'quote-credentials';
 
 export interface AwsFaultRule {
   /** Operation name: `GetAuthorizationToken`, `AssumeRole`, … */
@@ -31,6 +35,8 @@ export interface SeenAwsRequest {
   readonly region: string;
   readonly fault?: AwsFault;
   readonly at: number;
+  /** Credentials a `quote-credentials` answer quoted. */
+  readonly quoted?: readonly string[];
 }
 
 interface Protocol {
@@ -44,7 +50,9 @@ function protocolOf(req: IncomingMessage, body: string): Protocol {
   const action = new URLSearchParams(body).get('Action');
   if (action && String(req.headers['content-type'] ?? '').includes('x-www-form-urlencoded'))
     return { kind: 'query', operation: action };
-  return { kind: 'rest', operation: `${req.method} ${new URL(req.url ?? '/', 'http://x').pathname}` };
+  // REST (S3): method and path, without a trailing slash (path-style bucket requests may carry one).
+  const path = new URL(req.url ?? '/', 'http://x').pathname.replace(/(.)\/$/, '$1');
+  return { kind: 'rest', operation: `${req.method} ${path}` };
 }
 
 function regionOf(req: IncomingMessage): string {
@@ -52,12 +60,27 @@ function regionOf(req: IncomingMessage): string {
   return /Credential=[^/]+\/\d{8}\/([^/]+)\//.exec(auth)?.[1] ?? '';
 }
 
+/** The access key id (from the SigV4 scope) and the session token a request was signed with. */
+function credentialsOf(req: IncomingMessage): string[] {
+  const accessKeyId = /Credential=([^/]+)\//.exec(String(req.headers.authorization ?? ''))?.[1];
+  const token = req.headers['x-amz-security-token'];
+  return [accessKeyId, typeof token === 'string' ? token : undefined].filter((v): v is string => Boolean(v));
+}
+
 /** The error as the protocol's SDK parses it (name and message), like AWS sends it. */
 function errorResponse(
   protocol: Protocol,
   fault: AwsFault,
+  quoted: readonly string[] = [],
 ): { status: number; headers: Record<string, string>; body: string } {
   const requestId = `fault-proxy-${Date.now()}`;
+  if (fault === 'quote-credentials') {
+    return {
+      status: 400,
+      headers: { 'content-type': 'application/xml', 'x-amz-request-id': requestId },
+      body: `<?xml version="1.0" encoding="UTF-8"?><Error><Code>InvalidToken</Code><Message>The provided token is malformed or otherwise invalid (injected by the fault proxy): ${quoted.join(' ')}</Message><RequestId>${requestId}</RequestId></Error>`,
+    };
+  }
   if (protocol.kind === 'json') {
     const type = fault === 'throttle' ? 'ThrottlingException' : 'AccessDeniedException';
     const message =
@@ -151,8 +174,15 @@ export class AwsFaultProxy {
       const seen = this.matched.get(rule) ?? 0;
       this.matched.set(rule, seen + 1);
       if (rule.times === undefined || seen < rule.times) {
-        this.requests.push({ operation: protocol.operation, region, fault: rule.fault, at: Date.now() });
-        const error = errorResponse(protocol, rule.fault);
+        const quoted = rule.fault === 'quote-credentials' ? credentialsOf(req) : [];
+        this.requests.push({
+          operation: protocol.operation,
+          region,
+          fault: rule.fault,
+          at: Date.now(),
+          quoted,
+        });
+        const error = errorResponse(protocol, rule.fault, quoted);
         res.writeHead(error.status, { ...error.headers, 'content-length': Buffer.byteLength(error.body) });
         res.end(error.body);
         return;

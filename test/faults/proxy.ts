@@ -14,7 +14,8 @@
  * | reset-mid-body    | the request forwarded, the response cut after `afterBytes` of its body    |
  * | certificate       | TLS with the named serving certificate (another CA's, an expired one, one |
  * |                   | for another name), requests forwarded when the client goes on anyway      |
- * | status            | chosen requests answered with an HTTP status, the rest forwarded          |
+ * | status            | chosen requests answered with an HTTP status, the rest forwarded; with a  |
+ * |                   | `location`, a redirect (e.g. 307 to a recording listener, see sink.ts)    |
  */
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -31,6 +32,8 @@ export interface StatusRule {
   readonly retryAfterSeconds?: number;
   /** Only the first `times` matching requests; all when absent. */
   readonly times?: number;
+  /** Sent as `Location`: the status is then a redirect to it. */
+  readonly location?: string;
 }
 
 /** Runs before a matching request is forwarded, e.g. to change the cluster under the client mid-run. */
@@ -307,6 +310,7 @@ export class FaultProxy {
             ...(rule.retryAfterSeconds === undefined
               ? {}
               : { 'retry-after': String(rule.retryAfterSeconds) }),
+            ...(rule.location === undefined ? {} : { location: rule.location }),
           });
           res.end(body);
           record(rule.status, true);

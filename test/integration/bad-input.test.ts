@@ -648,6 +648,10 @@ interface KubeconfigCase {
   readonly expected: FailureClass;
   /** What the message must name (the field), for refused kubeconfigs. */
   readonly field?: RegExp;
+  /** Extra keys of the cluster's entry, e.g. an opt-in. */
+  readonly entryKeys?: string;
+  /** A warning the cluster's result must carry (an opt-in in use). */
+  readonly warning?: RegExp;
 }
 
 const b64 = (text: string) => Buffer.from(text).toString('base64');
@@ -727,11 +731,21 @@ describe.skipIf(!rig)(
           field: /users\[\]\.user\.auth-provider is not supported/,
         },
         {
-          id: 'no CA data, server with a self-signed CA',
+          id: 'no CA data (it would trust the system roots)',
           stored: edit((d) => {
             delete cluster(d)['certificate-authority-data'];
           }),
+          expected: 'kubeconfig',
+          field: /cluster\.certificate-authority-data is missing: embed .*set trustSystemRoots: true/,
+        },
+        {
+          id: "no CA data, the entry sets trustSystemRoots (the rig's CA is no system root)",
+          stored: edit((d) => {
+            delete cluster(d)['certificate-authority-data'];
+          }),
+          entryKeys: 'trustSystemRoots: true',
           expected: 'tls',
+          warning: /no CA embedded for this cluster \(trustSystemRoots\)/,
         },
         {
           id: 'CA data of another CA',
@@ -991,14 +1005,14 @@ describe.skipIf(!rig)(
         entries.push({ kase, name, secretId, storedAs });
       }
       const healthy = { name: uniqueName('kc-ok'), secretId: registered.secretId };
-      const entry = (name: string, secretId: string) => `
+      const entry = (name: string, secretId: string, keys?: string) => `
   - name: ${name}
     kubeconfigSecret: ${secretId}
     namespaces: { names: [${namespace}] }
-    ecr: { secretName: ecr-pull, registries: [{ region: eu-west-1 }], serviceAccounts: [] }`;
+    ecr: { secretName: ecr-pull, registries: [{ region: eu-west-1 }], serviceAccounts: [] }${keys ? `\n    ${keys}` : ''}`;
       const yaml = `settings:\n  controlNamespace: ${registered.controlNamespace}\n  requestTimeoutSeconds: 5\n  clusterDeadlineSeconds: 20\n  concurrency: 16\nclusters:${[
         entry(healthy.name, healthy.secretId),
-        ...entries.map((e) => entry(e.name, e.secretId)),
+        ...entries.map((e) => entry(e.name, e.secretId, e.kase.entryKeys)),
       ].join('')}`;
 
       // Act
@@ -1049,6 +1063,9 @@ describe.skipIf(!rig)(
             : '',
           kase.field && !kase.field.test(failure?.message ?? '')
             ? `message ${JSON.stringify(failure?.message)}`
+            : '',
+          kase.warning && !(byName.get(name)?.warnings ?? []).some((w) => kase.warning?.test(w))
+            ? `no warning ${kase.warning}`
             : '',
         ].filter(Boolean);
         if (problems.length > 0) wrong.push(`${kase.id}: ${problems.join('; ')}`);

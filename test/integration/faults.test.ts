@@ -24,6 +24,7 @@ import { LeakScan } from '../faults/leaks.ts';
 import { Pki } from '../faults/pki.ts';
 import { type FaultMode, FaultProxy } from '../faults/proxy.ts';
 import { type Table, writeSections } from '../faults/report.ts';
+import { RecordingListener } from '../faults/sink.ts';
 import type { RigCluster } from '../rig/rig.ts';
 import {
   type CapturedRun,
@@ -61,6 +62,39 @@ interface FaultRow {
   readonly counted: 'requests' | 'connections' | 'none';
   /** A kubeconfig server other than the proxy's (a name that does not resolve). */
   readonly server?: string;
+  /** A redirect fault: the proxy answers `method` with `status` and a Location at a recording listener. */
+  readonly redirect?: Redirect;
+}
+
+interface Redirect {
+  /** GET: every request (the first is a GET); PATCH: the Secret's patch; POST: the create after a 404. */
+  readonly method: 'GET' | 'PATCH' | 'POST';
+  readonly scheme: 'http' | 'https';
+  readonly status: number;
+}
+
+/** Path and query of every Location: a redirect's message may name its origin, never these. */
+const REDIRECT_PATH = '/collected?from=cred-courier';
+const SECRETS_PATH = /\/secrets(\/|$)/;
+
+/** The proxy's rules for a redirect fault, pointing at `origin` (a recording listener). */
+function redirectMode({ method, status: code }: Redirect, origin: string): FaultMode {
+  const location = `${origin}${REDIRECT_PATH}`;
+  if (method === 'GET') return { kind: 'status', rules: [{ path: all, status: code, location }] };
+  if (method === 'PATCH')
+    return { kind: 'status', rules: [{ method: 'PATCH', path: SECRETS_PATH, status: code, location }] };
+  return {
+    kind: 'status',
+    rules: [
+      { method: 'PATCH', path: SECRETS_PATH, status: 404 },
+      { method: 'POST', path: SECRETS_PATH, status: code, location },
+    ],
+  };
+}
+
+/** A redirect row: never retried, stops the cluster at the request that met it. */
+function redirectRow(id: string, title: string, redirect: Redirect): FaultRow {
+  return { ...row(id, title, { kind: 'pass' }, 'redirect', false, true, 'requests'), redirect };
 }
 
 const all = /.*/;
@@ -157,6 +191,40 @@ const ROWS: readonly FaultRow[] = [
   ),
   row('http-500', 'HTTP 500 on every request', status(500), 'server', true, true, 'requests'),
   row('http-503', 'HTTP 503, Retry-After: 1', status(503, 1), 'server', true, true, 'requests'),
+  redirectRow(
+    'redirect-get-http',
+    'HTTP 307 on every request (a GET first), Location: a recording http:// listener',
+    {
+      method: 'GET',
+      scheme: 'http',
+      status: 307,
+    },
+  ),
+  redirectRow(
+    'redirect-get-https',
+    'HTTP 308 on every request (a GET first), Location: a recording https:// listener the client trusts',
+    { method: 'GET', scheme: 'https', status: 308 },
+  ),
+  redirectRow('redirect-patch-http', 'HTTP 307 on the Secret PATCH, Location: a recording http:// listener', {
+    method: 'PATCH',
+    scheme: 'http',
+    status: 307,
+  }),
+  redirectRow(
+    'redirect-patch-https',
+    'HTTP 307 on the Secret PATCH, Location: a recording https:// listener the client trusts',
+    { method: 'PATCH', scheme: 'https', status: 307 },
+  ),
+  redirectRow(
+    'redirect-post-http',
+    'HTTP 404 on the PATCH, 307 on the create (POST), Location: a recording http:// listener',
+    { method: 'POST', scheme: 'http', status: 307 },
+  ),
+  redirectRow(
+    'redirect-post-https',
+    'HTTP 404 on the PATCH, 308 on the create (POST), Location: a recording https:// listener the client trusts',
+    { method: 'POST', scheme: 'https', status: 308 },
+  ),
 ];
 
 function row(
@@ -213,6 +281,12 @@ function clientAttempts(run: CapturedRun, cluster: string): Map<string, number> 
 
 const maxOf = (counts: Map<string, number>) => Math.max(0, ...counts.values());
 
+/** The Location a redirect mode sends. */
+function locationOf(mode: FaultMode): string {
+  const rule = mode.kind === 'status' ? mode.rules.find((r) => r.location) : undefined;
+  return rule?.location ?? '';
+}
+
 describe.skipIf(!rig)(`faults on the rig${rig ? '' : ` (skipped: ${skipReason})`}`, () => {
   useRigAws();
   const started = Date.now();
@@ -221,6 +295,10 @@ describe.skipIf(!rig)(`faults on the rig${rig ? '' : ` (skipped: ${skipReason})`
   const bucket = uniqueName('fault-reports');
   const controlNamespace = uniqueName('cc-faults');
   const proxies = new Map<string, FaultProxy>();
+  /** Where redirects point: one plain listener, and per rig cluster one serving a certificate of its CA. */
+  let httpSink: RecordingListener;
+  const httpsSinks = new Map<string, RecordingListener>();
+  const sinks = () => [httpSink, ...httpsSinks.values()].filter(Boolean);
   const faulty = new Map<string, { registered: RegisteredCluster; rig: RigCluster }>();
   const healthy: { registered: RegisteredCluster; rig: RigCluster }[] = [];
   const cells = new Map<string, Partial<Record<KindId, Cell>>>();
@@ -296,6 +374,11 @@ describe.skipIf(!rig)(`faults on the rig${rig ? '' : ` (skipped: ${skipReason})`
         ] as const;
       }),
     );
+    httpSink = await new RecordingListener().start();
+    for (const c of [a, b]) {
+      const trusted = certificates.get(c.name)?.trusted;
+      if (trusted) httpsSinks.set(c.name, await new RecordingListener(trusted).start());
+    }
     const names = [ECR_SECRET, S3_SECRET];
     for (const [index, rigCluster] of [a, b, a].entries()) {
       healthy[index] = { registered: await register(rigCluster, 2, names), rig: rigCluster };
@@ -344,6 +427,7 @@ describe.skipIf(!rig)(`faults on the rig${rig ? '' : ` (skipped: ${skipReason})`
 
   afterAll(async () => {
     for (const proxy of proxies.values()) await proxy.stop();
+    for (const sink of sinks()) await sink.stop();
     pki.dispose();
     removeTempFiles();
     // Only a run of the whole file rewrites its sections (a filtered run would leave rows out).
@@ -405,7 +489,8 @@ describe.skipIf(!rig)(`faults on the rig${rig ? '' : ` (skipped: ${skipReason})`
         tables: [matrix],
         notes: [
           `Healthy clusters: delivered in every run (${healthy.length} × 2 namespaces per kind).`,
-          'Classes that stop a cluster (refused, network, timeout, tls, unauthorized, throttled, server) end it at its first request; 403, 404 and 409 fail each Secret alone and the rest of the cluster goes on.',
+          'Classes that stop a cluster (refused, network, timeout, tls, unauthorized, throttled, server, redirect) end it at its first request; 403, 404 and 409 fail each Secret alone and the rest of the cluster goes on.',
+          `Redirects (any 3xx) are refused at the connection, before fetch could follow them: the listeners their Location pointed at (plain http, and https with a certificate the client trusts) saw ${sinkSummary()} over all runs. The message names the cluster, the status and the Location's origin, never its path or query.`,
           'A 401 reads the kubeconfig again and tries the cluster once more (a rotated token), hence two passes.',
           ...timings.map((t) => `Duration of the fault runs, ${t}.`),
         ],
@@ -431,6 +516,23 @@ describe.skipIf(!rig)(`faults on the rig${rig ? '' : ` (skipped: ${skipReason})`
       },
     );
   });
+
+  /** What reached the recording listeners, e.g. `0 connections, 0 requests`. */
+  function sinkSummary(): string {
+    const all = sinks();
+    const connections = all.reduce((n, sink) => n + sink.connections, 0);
+    const requests = all.reduce((n, sink) => n + sink.requests.length, 0);
+    return `${connections} connections, ${requests} requests`;
+  }
+
+  /** The proxy mode of a fault; a redirect's Location is a listener of the scheme the row names. */
+  function modeOf(fault: FaultRow): FaultMode {
+    if (!fault.redirect) return fault.mode;
+    const cluster = faulty.get(fault.id)?.rig.name ?? '';
+    const sink = fault.redirect.scheme === 'http' ? httpSink : httpsSinks.get(cluster);
+    if (!sink) throw new Error(`no recording listener for ${fault.id}`);
+    return redirectMode(fault.redirect, sink.origin);
+  }
 
   function scan(source: string, run: CapturedRun): void {
     leaks.text(`${source}: log`, run.lines);
@@ -466,7 +568,7 @@ describe.skipIf(!rig)(`faults on the rig${rig ? '' : ` (skipped: ${skipReason})`
       const before = await secretStates(kind);
       for (const fault of ROWS) {
         const proxy = proxies.get(fault.id);
-        await proxy?.setMode(fault.mode);
+        await proxy?.setMode(modeOf(fault));
         proxy?.resetCounts();
       }
 
@@ -516,6 +618,15 @@ describe.skipIf(!rig)(`faults on the rig${rig ? '' : ` (skipped: ${skipReason})`
       expect(cli.durationMs - report.durationMs).toBeLessThan(10_000);
       // The run ends within the cluster deadline (clusters run side by side), plus minting before it.
       expect(run.result.durationMs).toBeLessThan((DEADLINE_SECONDS + 2) * 1000);
+
+      // Nothing followed a redirect: no connection, no request reached any listener a Location named.
+      expect(
+        sinks().map((sink) => ({
+          origin: sink.origin,
+          connections: sink.connections,
+          requests: sink.requests,
+        })),
+      ).toEqual(sinks().map((sink) => ({ origin: sink.origin, connections: 0, requests: [] })));
 
       for (const fault of ROWS) {
         const { registered } = faulty.get(fault.id) ?? {};
@@ -593,6 +704,17 @@ describe.skipIf(!rig)(`faults on the rig${rig ? '' : ` (skipped: ${skipReason})`
               what,
             ).toBe(true);
           if (fault.counted === 'connections') expect(seen?.connections, what).toBe(fault.passes);
+        }
+        if (fault.redirect) {
+          // Names the cluster, the status and where the redirect pointed (origin only), in-process and in the CLI.
+          const origin = new URL(locationOf(modeOf(fault))).origin;
+          for (const message of [result?.failure?.message, cliByName.get(name)?.failure?.message]) {
+            expect(message, what).toContain(
+              `cluster ${name}: the apiserver answered HTTP ${fault.redirect.status}, a redirect to ${origin};`,
+            );
+            expect(message, what).not.toContain(REDIRECT_PATH.split('?')[0]);
+            expect(message, what).not.toContain('from=cred-courier');
+          }
         }
       }
       // Retry-After honoured: the attempts of the clusters told to wait a second are at least that far apart.
@@ -747,6 +869,39 @@ describe.skipIf(!rig)(`faults on the rig${rig ? '' : ` (skipped: ${skipReason})`
         `other grants: ${secretOf(s3Run, twoRegions.name, S3_SECRET)?.action}`,
       ],
     ];
+  });
+
+  it('an S3 error quoting the new session credentials (the probe): the mint fails and no fragment of them reaches a log line, message or report', async () => {
+    // Prepare
+    const { a } = theRig().clusters;
+    const awsProxy = await new AwsFaultProxy(theRig().aws.endpoint).start();
+    const aws = awsClientsVia(awsProxy.url);
+    const probed = await register(a, 1, [ECR_SECRET, S3_SECRET]);
+    const probeConfig = configOf(`${settingsYaml()}clusters:${clusterYaml(probed)}`);
+    awsProxy.setRules([{ operation: `GET /${bucket}`, fault: 'quote-credentials' }]);
+
+    // Act
+    const run = await capturedRun(probeConfig, { aws, kinds: ['s3'], prune: false });
+    await awsProxy.stop();
+    const quoted = awsProxy.requests.flatMap((r) => r.quoted ?? []);
+    scan('S3 probe quoting credentials', run);
+    leaks.secret(...quoted);
+
+    // Assess
+    const mint = run.result.mints.find((m) => m.kind === 's3');
+    expect(awsProxy.requests.map((r) => `${r.operation}${r.fault ? ` (${r.fault})` : ''}`)).toContain(
+      `GET /${bucket} (quote-credentials)`,
+    );
+    expect(mint?.failure?.failureClass).toBe('mint');
+    expect(mint?.failure?.message).toMatch(/InvalidToken: The provided token is malformed/);
+    expect(quoted).toHaveLength(2);
+    const captured = [...run.lines, JSON.stringify(run.result)].join('\n');
+    const fragments = quoted.flatMap((value) =>
+      Array.from({ length: value.length - 7 }, (_, i) => value.slice(i, i + 8)).filter((f) =>
+        captured.includes(f),
+      ),
+    );
+    expect(fragments).toEqual([]);
   });
 
   it('no secret value in any captured line, message, report or CLI output', () => {

@@ -82,6 +82,8 @@ async function mint({ cluster, grant }: S3Request, deps: MintDeps): Promise<Mint
   }
   const { credentials } = session;
   const secrets = [credentials.accessKeyId, credentials.secretAccessKey, credentials.sessionToken];
+  // Before the probe: an S3 or SDK error about it could quote the new credentials.
+  deps.registerSecrets(...secrets);
   deps.info('S3 session minted', {
     cluster,
     grant: grant.secretName,

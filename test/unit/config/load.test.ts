@@ -121,6 +121,7 @@ describe('Function: parseConfig', () => {
         },
         s3: [],
         allowInsecureSkipTlsVerify: false,
+        trustSystemRoots: false,
         adoptExistingSecrets: true,
       });
       expect(overrides).toEqual({
@@ -135,6 +136,7 @@ describe('Function: parseConfig', () => {
         },
         s3: [],
         allowInsecureSkipTlsVerify: true,
+        trustSystemRoots: false,
         adoptExistingSecrets: false,
       });
     });
@@ -327,7 +329,7 @@ describe('Function: parseConfig', () => {
       // Assess
       expect(issues).toEqual([
         'setings (line 1): unknown key (expected one of: settings, defaults, clusters)',
-        'clusters[0].ecrr (line 7): unknown key (expected one of: name, kubeconfigSecret, namespaces, ecr, s3, allowInsecureSkipTlsVerify, adoptExistingSecrets, secretGuard)',
+        'clusters[0].ecrr (line 7): unknown key (expected one of: name, kubeconfigSecret, namespaces, ecr, s3, allowInsecureSkipTlsVerify, trustSystemRoots, adoptExistingSecrets, secretGuard)',
       ]);
     });
 

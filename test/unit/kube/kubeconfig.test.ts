@@ -21,6 +21,7 @@ function clusterSpec(overrides: Partial<Omit<ClusterSpec, 's3'>> = {}): ClusterS
     namespaces: { names: ['app'], exclude: [] },
     s3: [],
     allowInsecureSkipTlsVerify: false,
+    trustSystemRoots: false,
     adoptExistingSecrets: false,
     ...overrides,
   };
@@ -130,17 +131,30 @@ describe('Function: parseKubeconfig', () => {
       expect(parsed.secrets).toEqual(expect.arrayContaining([CERT_DATA, KEY_DATA, PEM('RSA PRIVATE KEY')]));
     });
 
-    it('accepts a cluster without certificate-authority-data (system trust)', () => {
+    it('accepts a cluster without certificate-authority-data only when it sets trustSystemRoots, with a warning', () => {
       // Prepare
       const text = kubeconfig(({ cluster }) => {
         delete cluster['certificate-authority-data'];
       });
 
       // Act
-      const parsed = parseKubeconfig(clusterSpec(), text);
+      const parsed = parseKubeconfig(clusterSpec({ trustSystemRoots: true }), text);
 
       // Assess
       expect(parsed.kubeConfig.getCurrentCluster()?.caData).toBeUndefined();
+      expect(parsed.warnings).toEqual([expect.stringMatching(/no CA embedded.*trustSystemRoots/)]);
+    });
+
+    it('says nothing about the system roots when the CA is embedded, even with trustSystemRoots', () => {
+      // Prepare
+      const text = kubeconfig();
+
+      // Act
+      const parsed = parseKubeconfig(clusterSpec({ trustSystemRoots: true }), text);
+
+      // Assess
+      expect(parsed.kubeConfig.getCurrentCluster()?.caData).toBe(CA_DATA);
+      expect(parsed.warnings).toEqual([]);
     });
 
     it('accepts insecure-skip-tls-verify when the cluster opts in, with a warning', () => {
@@ -277,6 +291,14 @@ describe('Function: parseKubeconfig', () => {
           cluster['insecure-skip-tls-verify'] = true;
         },
         field: /cluster\.insecure-skip-tls-verify.*allowInsecureSkipTlsVerify: true/,
+      },
+      {
+        what: 'no certificate-authority-data without trustSystemRoots (the system roots would be trusted)',
+        change: ({ cluster }) => {
+          delete cluster['certificate-authority-data'];
+        },
+        field:
+          /^cluster gke-prod: kubeconfig: cluster\.certificate-authority-data is missing: embed .*set trustSystemRoots: true on the cluster entry/,
       },
       {
         what: 'a certificate-authority file',

@@ -54,6 +54,7 @@ describe('minimalKubeconfig', () => {
     namespaces: { names: ['app'], exclude: [] },
     s3: [],
     allowInsecureSkipTlsVerify: false,
+    trustSystemRoots: false,
     adoptExistingSecrets: false,
   };
 

@@ -7,6 +7,7 @@ import {
   MintError,
   MissingObjectError,
   OwnershipConflictError,
+  RedirectRefusedError,
 } from '../../../src/errors.ts';
 import {
   classify,
@@ -43,6 +44,9 @@ describe('Function: classify', () => {
     [502, 'server'],
     [503, 'server'],
     [400, 'unknown'],
+    [301, 'redirect'],
+    [307, 'redirect'],
+    [308, 'redirect'],
   ])('classifies an ApiException with HTTP %i as %s', (code, expected) => {
     // Prepare
     const error = apiException(code);
@@ -224,6 +228,7 @@ describe('Function: isTransient', () => {
     ['mint', false],
     ['config', false],
     ['deadline', false],
+    ['redirect', false],
     ['unknown', false],
   ])('says %s is transient: %s', (failureClass, expected) => {
     // Prepare
@@ -244,7 +249,7 @@ describe('Function: isTransient', () => {
     const transient = classes.filter((c) => isTransient(c as FailureClass)).sort();
 
     // Assess
-    expect(classes).toHaveLength(16);
+    expect(classes).toHaveLength(17);
     expect(transient).toEqual(['network', 'refused', 'server', 'throttled', 'timeout']);
   });
 });
@@ -297,6 +302,22 @@ describe('Function: retryAfterSeconds', () => {
 
     // Assess
     expect(seconds).toBeUndefined();
+  });
+});
+
+describe('Function: classify (redirects)', () => {
+  it('classifies fetch failed caused by a refused redirect as redirect, never retried', () => {
+    // Prepare
+    const cause = new RedirectRefusedError('cluster a: the apiserver answered HTTP 307', 307);
+    const error = new TypeError('fetch failed', { cause });
+
+    // Act
+    const failureClass = classify(error);
+
+    // Assess
+    expect(failureClass).toBe('redirect');
+    expect(isTransient(failureClass)).toBe(false);
+    expect(describeFailure(error)).toBe('cluster a: the apiserver answered HTTP 307');
   });
 });
 

@@ -37,6 +37,7 @@ function clusterSpec(overrides: Partial<Omit<ClusterSpec, 's3'>> = {}): ClusterS
     namespaces: { names: ['app'], exclude: [] },
     s3: [],
     allowInsecureSkipTlsVerify: false,
+    trustSystemRoots: false,
     adoptExistingSecrets: false,
     ...overrides,
   };
@@ -140,6 +141,7 @@ function deps(aws: AwsClients): { deps: MintDeps; warnings: { message: string; a
       now: () => NOW,
       warn: (message, attributes) => warnings.push({ message, attributes }),
       info: () => {},
+      registerSecrets: () => {},
     },
     warnings,
   };

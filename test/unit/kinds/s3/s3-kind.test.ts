@@ -20,6 +20,7 @@ const CLUSTER: ClusterSpec = {
   namespaces: { names: ['app', 'analytics'], exclude: [] },
   s3: [GRANT, { ...GRANT, secretName: 'raw', namespaces: ['analytics'] }],
   allowInsecureSkipTlsVerify: false,
+  trustSystemRoots: false,
   adoptExistingSecrets: false,
 };
 
