@@ -31,7 +31,13 @@ describe.skipIf(!rig)(`ECR session policy on the wire${rig ? '' : ` (skipped: ${
     // Prepare
     const account = '444455556666';
     const roleArn = `arn:aws:iam::${account}:role/${uniqueName('tenant-b-pull')}`;
-    const deps = { aws: defaultAwsClients(), now: () => new Date(), warn: () => {}, info: () => {} };
+    const deps = {
+      aws: defaultAwsClients(),
+      now: () => new Date(),
+      warn: () => {},
+      info: () => {},
+      registerSecrets: () => {},
+    };
 
     // Act
     await recorder('start-recording');

@@ -81,6 +81,8 @@ async function mint(request: EcrRequest, deps: MintDeps): Promise<Minted<EcrCred
       durationSeconds: ASSUMED_SESSION_SECONDS,
     });
     secrets.push(session.credentials.secretAccessKey, session.credentials.sessionToken);
+    // Before GetAuthorizationToken: an SDK error about it could quote the session credentials.
+    deps.registerSecrets(...secrets);
     client = deps.aws.ecr(request.region, session.credentials);
   }
   let data: { authorizationToken?: string; expiresAt?: Date; proxyEndpoint?: string } | undefined;
@@ -99,6 +101,7 @@ async function mint(request: EcrRequest, deps: MintDeps): Promise<Minted<EcrCred
   const username = decoded.slice(0, separator);
   const password = decoded.slice(separator + 1);
   secrets.push(password, data.authorizationToken);
+  deps.registerSecrets(password, data.authorizationToken);
   return {
     value: { endpointHost: endpointHostOf(request, data.proxyEndpoint), username, password },
     expiresAt: checkedExpiry(data.expiresAt, deps, scope),

@@ -586,6 +586,38 @@ describe('Module: ecr kind', () => {
       expect(pastEdge.warnings).toHaveLength(1);
     });
 
+    it('registers the role session with the redactor before GetAuthorizationToken, and the token as soon as it arrives', async () => {
+      // Prepare: ECR fails the first time, so what was registered by then is what an error could quote.
+      const failing = awsClientsStub({ ecrError: new Error('ECR is down') });
+      const registeredBeforeFailure: string[] = [];
+      const failingDeps = {
+        ...deps(failing.aws).deps,
+        registerSecrets: (...s: readonly string[]) => void registeredBeforeFailure.push(...s),
+      };
+      const working = awsClientsStub({ authorizationData: [tokenData()] });
+      const registered: string[] = [];
+      const workingDeps = {
+        ...deps(working.aws).deps,
+        registerSecrets: (...s: readonly string[]) => void registered.push(...s),
+      };
+      const request = {
+        region: 'eu-west-1',
+        accountId: ACCOUNT,
+        roleArn: `arn:aws:iam::${ACCOUNT}:role/pull`,
+      };
+
+      // Act
+      const failed = ecrKind.mint(request, failingDeps);
+      await ecrKind.mint(request, workingDeps);
+
+      // Assess
+      await expect(failed).rejects.toThrow(MintError);
+      expect(registeredBeforeFailure).toEqual([SESSION.SecretAccessKey, SESSION.SessionToken]);
+      expect(registered).toEqual(
+        expect.arrayContaining([SESSION.SecretAccessKey, SESSION.SessionToken, PASSWORD]),
+      );
+    });
+
     it('throws a MintError when ECR gives no endpoint and the registry has no accountId', async () => {
       // Prepare
       const data = tokenData();

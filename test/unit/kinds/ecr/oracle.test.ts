@@ -161,7 +161,13 @@ async function mintedSessionPolicy(request: EcrRequest): Promise<{ assumed: Assu
       throw new Error('not used by the ECR kind');
     },
   };
-  await ecrKind.mint(request, { aws, now: () => new Date(), warn: () => {}, info: () => {} });
+  await ecrKind.mint(request, {
+    aws,
+    now: () => new Date(),
+    warn: () => {},
+    info: () => {},
+    registerSecrets: () => {},
+  });
   return { assumed };
 }
 
