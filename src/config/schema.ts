@@ -231,10 +231,25 @@ function labelValueProblem(value: string): string | undefined {
   return `the value ${quote(value)} is not a label value (at most 63 of A-Z a-z 0-9 - _ ., alphanumeric at both ends)`;
 }
 
-/** A small recursive-descent reader over tokens; each method returns a problem or undefined. */
+/**
+ * One requirement of a label selector, with the apiserver's meaning: `exists`/`!` the key is present or
+ * absent; `=` present with that value; `!=` absent or another value; `in` present with one of the values;
+ * `notin` absent or none of them.
+ */
+export interface LabelRequirement {
+  readonly key: string;
+  readonly operator: 'exists' | '!' | '=' | '!=' | 'in' | 'notin';
+  readonly values: readonly string[];
+}
+
+/**
+ * A small recursive-descent reader over tokens; each method returns a problem or undefined, and records
+ * each requirement it read in `requirements`.
+ */
 class SelectorReader {
   readonly #tokens: readonly Token[];
   #next = 0;
+  readonly requirements: LabelRequirement[] = [];
 
   constructor(tokens: readonly Token[]) {
     this.#tokens = tokens;
@@ -256,28 +271,37 @@ class SelectorReader {
     if (first.text === '!') {
       const key = this.#take();
       if (key?.kind !== 'word') return this.#unexpected(key, "a label key after '!'");
+      this.requirements.push({ key: key.text, operator: '!', values: [] });
       return labelKeyProblem(key.text) ?? this.#endOfRequirement();
     }
     if (first.kind !== 'word') return this.#unexpected(first, 'a label key');
     const keyProblem = labelKeyProblem(first.text);
     if (keyProblem !== undefined) return keyProblem;
     const op = this.#peek();
-    if (op === undefined || op.text === ',') return undefined;
+    if (op === undefined || op.text === ',') {
+      this.requirements.push({ key: first.text, operator: 'exists', values: [] });
+      return undefined;
+    }
     this.#next++;
-    if (op.text === '=' || op.text === '==' || op.text === '!=') return this.#value();
-    if (op.text === 'in' || op.text === 'notin') return this.#valueSet(op.text);
+    if (op.text === '=' || op.text === '==' || op.text === '!=')
+      return this.#value(first.text, op.text === '!=' ? '!=' : '=');
+    if (op.text === 'in' || op.text === 'notin') return this.#valueSet(first.text, op.text);
     return this.#unexpected(op, `an operator (=, ==, !=, in, notin) after ${quote(first.text)}`);
   }
 
-  #value(): string | undefined {
+  #value(key: string, operator: '=' | '!='): string | undefined {
     const value = this.#peek();
-    if (value === undefined || value.text === ',') return undefined; // `key=` selects an empty value
+    if (value === undefined || value.text === ',') {
+      this.requirements.push({ key, operator, values: [''] }); // `key=` selects an empty value
+      return undefined;
+    }
     if (value.kind !== 'word') return this.#unexpected(value, 'a label value');
     this.#next++;
+    this.requirements.push({ key, operator, values: [value.text] });
     return labelValueProblem(value.text) ?? this.#endOfRequirement();
   }
 
-  #valueSet(op: string): string | undefined {
+  #valueSet(key: string, op: 'in' | 'notin'): string | undefined {
     const open = this.#take();
     if (open?.text !== '(') return this.#unexpected(open, `'(' after ${op}`);
     const values: string[] = [];
@@ -295,6 +319,7 @@ class SelectorReader {
       if (token?.text !== ',') return this.#unexpected(token, "',' or ')' in the value list");
     }
     if (values.length === 1 && values[0] === '') return `${op} () needs at least one value`;
+    this.requirements.push({ key, operator: op, values });
     return this.#endOfRequirement();
   }
 
@@ -325,10 +350,21 @@ class SelectorReader {
  * select every namespace) are refused.
  */
 export function labelSelectorProblem(selector: string): string | undefined {
+  const parsed = parseLabelSelector(selector);
+  return 'problem' in parsed ? parsed.problem : undefined;
+}
+
+/** The requirements of `selector` (all must hold), or why it is not a label selector (as above). */
+export function parseLabelSelector(
+  selector: string,
+): { readonly requirements: readonly LabelRequirement[] } | { readonly problem: string } {
   if (selector.trim() === '')
-    return 'an empty selector would select every namespace; list names: ["*"] instead';
+    return { problem: 'an empty selector would select every namespace; list names: ["*"] instead' };
   const tokens = tokenize(selector);
-  return typeof tokens === 'string' ? tokens : new SelectorReader(tokens).read();
+  if (typeof tokens === 'string') return { problem: tokens };
+  const reader = new SelectorReader(tokens);
+  const problem = reader.read();
+  return problem === undefined ? { requirements: reader.requirements } : { problem };
 }
 
 const labelSelector = z

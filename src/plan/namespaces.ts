@@ -11,7 +11,8 @@ export const SYSTEM_NAMESPACES: ReadonlySet<string> = new Set([
   'kube-node-lease',
 ]);
 
-const isGlob = (pattern: string) => /[*?]/.test(pattern);
+/** Whether a namespace pattern is a glob (`*`, `?`) rather than an exact name. */
+export const isGlob = (pattern: string) => /[*?]/.test(pattern);
 
 /** A namespace glob (`*` any run, `?` one character) as a whole-name regular expression. */
 export function globToRegExp(pattern: string): RegExp {

@@ -16,10 +16,17 @@
  * that name for any ServiceAccount and read its token, so `register` stores no kubeconfig unless the
  * guard is proven in effect (or the cluster opts out, exact namespace names only).
  */
-import type { ClusterSpec, Settings } from '../config/types.ts';
+import { type LabelRequirement, parseLabelSelector } from '../config/schema.ts';
+import type { ClusterSpec, NamespaceSelection, Settings } from '../config/types.ts';
 import { ANNOTATIONS, LABELS, MANAGER, ownerLabels } from '../kinds/metadata.ts';
 import { INVENTORY_NAME } from '../kube/inventory.ts';
-import { needsNamespaceListing, SYSTEM_NAMESPACES, selectNamespaces } from '../plan/namespaces.ts';
+import {
+  globToRegExp,
+  isGlob,
+  needsNamespaceListing,
+  SYSTEM_NAMESPACES,
+  selectNamespaces,
+} from '../plan/namespaces.ts';
 
 /** The ServiceAccount (in the control namespace) whose token cred-courier stores. */
 export const SERVICE_ACCOUNT = 'cred-courier';
@@ -193,8 +200,15 @@ function labelsOf(cluster: string, controlNamespace: string): Record<string, str
   return ownerLabels({ cluster, installation: controlNamespace });
 }
 
-/** CEL string list literal; names are DNS subdomains, so no quoting problems. */
-const celList = (values: readonly string[]) => `[${values.map((v) => `'${v}'`).join(', ')}]`;
+/**
+ * CEL string literal. The values come from the validated file (DNS names, label keys and values), so
+ * nothing needs escaping today; quotes, backslashes and line breaks are escaped anyway.
+ */
+export const celString = (value: string) =>
+  `'${value.replace(/[\\']/g, '\\$&').replaceAll('\n', '\\n').replaceAll('\r', '\\r')}'`;
+
+/** CEL list literal of strings. */
+const celList = (values: readonly string[]) => `[${values.map(celString).join(', ')}]`;
 
 /**
  * Every object the cluster needs, in apply order: the control namespace, the ServiceAccount, Roles and
@@ -266,9 +280,9 @@ export function managedSecretNames(cluster: ClusterSpec): string[] {
   return sorted([...(cluster.ecr ? [cluster.ecr.secretName] : []), ...cluster.s3.map((g) => g.secretName)]);
 }
 
-/** CEL map literal of strings (names and types are DNS subdomains and type names: no quoting problems). */
+/** CEL map literal of strings. */
 const celMap = (entries: readonly (readonly [string, string])[]) =>
-  `{${entries.map(([key, value]) => `'${key}': '${value}'`).join(', ')}}`;
+  `{${entries.map(([key, value]) => `${celString(key)}: ${celString(value)}`).join(', ')}}`;
 
 /** CEL: `field` (a path below `object`) is absent on both objects or equal on both. */
 const unchangedField = (field: string) =>
@@ -280,20 +294,108 @@ function namedSystemNamespaces(cluster: ClusterSpec): Set<string> {
   return new Set(exact.filter((namespace) => SYSTEM_NAMESPACES.has(namespace)));
 }
 
+/** CEL over `labels` (a map): whether one label selector requirement holds, as the apiserver reads it. */
+function requirementCel(labels: string, requirement: LabelRequirement): string {
+  const key = celString(requirement.key);
+  const present = `${key} in ${labels}`;
+  const value = `${labels}[${key}]`;
+  const values = celList(requirement.values);
+  switch (requirement.operator) {
+    case 'exists':
+      return present;
+    case '!':
+      return `!(${present})`;
+    case '=':
+      return `(${present} && ${value} == ${celString(requirement.values[0] ?? '')})`;
+    case '!=':
+      return `(!(${present}) || ${value} != ${celString(requirement.values[0] ?? '')})`;
+    case 'in':
+      return `(${present} && ${value} in ${values})`;
+    case 'notin':
+      return `(!(${present}) || !(${value} in ${values}))`;
+  }
+}
+
+/** CEL: whether `request.namespace` matches one of `patterns` (exact names and globs). */
+function patternsCel(patterns: readonly string[]): string[] {
+  const exact = patterns.filter((pattern) => !isGlob(pattern));
+  return [
+    ...(exact.length > 0 ? [`request.namespace in ${celList(exact)}`] : []),
+    ...patterns
+      .filter(isGlob)
+      .map((glob) => `request.namespace.matches(${celString(globToRegExp(glob).source)})`),
+  ];
+}
+
+/**
+ * CEL: whether the request's namespace is one `selectNamespaces` selects on the cluster: an exact name,
+ * or (never a system namespace) a glob match or a namespace whose labels match the selector; minus
+ * `exclude`. The selector is read on `variables.namespaceLabels` (the Namespace object's labels).
+ */
+export function selectionCel(selection: NamespaceSelection): string {
+  const exact = selection.names.filter((name) => !isGlob(name));
+  const byPattern = patternsCel(selection.names.filter(isGlob));
+  if (selection.selector !== undefined) {
+    const parsed = parseLabelSelector(selection.selector);
+    // The loader refuses an invalid selector; failing here keeps an unreadable one from selecting anything.
+    if ('problem' in parsed) throw new Error(`invalid label selector: ${parsed.problem}`);
+    byPattern.push(
+      `(${parsed.requirements.map((r) => requirementCel('variables.namespaceLabels', r)).join(' && ')})`,
+    );
+  }
+  const chosen = [
+    ...(exact.length > 0 ? [`request.namespace in ${celList(exact)}`] : []),
+    ...(byPattern.length > 0
+      ? [`(!(request.namespace in ${celList([...SYSTEM_NAMESPACES].sort())}) && (${byPattern.join(' || ')}))`]
+      : []),
+  ];
+  const selected = chosen.length > 0 ? chosen.join(' || ') : 'false';
+  const excluded = patternsCel(selection.exclude);
+  return excluded.length > 0 ? `(${selected}) && !(${excluded.join(' || ')})` : selected;
+}
+
+/** Where delivery writes the cluster's Secrets, for the guard's message. */
+function describeSelection(cluster: ClusterSpec): string {
+  const { names, selector, exclude } = cluster.namespaces;
+  const where = [
+    ...(names.length > 0 ? [`named ${names.join(', ')}`] : []),
+    ...(selector !== undefined ? [`labelled ${selector}`] : []),
+  ];
+  const narrowed = cluster.s3
+    .filter((grant) => grant.namespaces)
+    .map((grant) => `${grant.secretName} only in ${(grant.namespaces ?? []).join(', ')}`);
+  return [
+    `${where.length > 0 ? where.join(' or ') : 'none'}`,
+    ...(exclude.length > 0 ? [` except ${exclude.join(', ')}`] : []),
+    ...(needsNamespaceListing(cluster.namespaces)
+      ? [' (a glob or selector never selects a system namespace)']
+      : []),
+    ...(narrowed.length > 0 ? [`; ${narrowed.join('; ')}`] : []),
+  ].join('');
+}
+
 /**
  * The secret guard: one ValidatingAdmissionPolicy and its binding, for requests made by cred-courier's
  * identity only (RBAC decides everything else). `create` on Secrets cannot be limited by name in RBAC,
- * and `patch` arrives here as UPDATE, so this is what holds the identity to its own objects:
+ * `patch` arrives here as UPDATE, and with globs or a selector the role is cluster-wide, so this is what
+ * holds the identity to its own objects:
  *
  * - Secrets: only the managed names, each with its kind's type (never changed), carrying the managed-by
  *   label; an update only of a Secret that already carries it (`oldObject`) — unless the cluster sets
  *   `adoptExistingSecrets`, which is exactly the operator's consent to take over Secrets of these names —
- *   and never of another installation's Secret;
+ *   and never of another installation's Secret; finalizers, ownerReferences and `immutable` never set
+ *   or changed (each would let the identity block updates or deletion of a Secret);
+ * - writes only in the namespaces the cluster selects, each name only where delivery writes it (globs as
+ *   regular expressions, the selector on the Namespace's labels), and never in kube-system, kube-public
+ *   or kube-node-lease unless the file names that namespace exactly;
+ * - DELETE only of a Secret proven this installation's (as `isOwnedBy`: managed-by, the installation
+ *   label absent or this one, the cluster label absent or this cluster), in any namespace: prune removes
+ *   Secrets from namespaces that left the selection;
  * - labels and annotations: only cred-courier's own keys (every value of LABELS and ANNOTATIONS) may be
  *   set; every other key stays exactly as it was (never added, changed or removed by the identity);
- * - ServiceAccounts (ECR only; RBAC names them): only `imagePullSecrets` changes, and only by adding or
- *   removing entries that name the ECR pull Secret; labels and annotations as above with no own keys;
- * - never in kube-system, kube-public or kube-node-lease unless the file names that namespace exactly.
+ * - ServiceAccounts (ECR only; RBAC names them): only `imagePullSecrets` changes, and only by adding (in
+ *   a selected namespace) or removing entries that name the ECR pull Secret; labels and annotations as
+ *   above with no own keys.
  */
 export function secretGuard(
   cluster: ClusterSpec,
@@ -312,32 +414,56 @@ export function secretGuard(
   const forbiddenNamespaces = [...SYSTEM_NAMESPACES].filter((namespace) => !named.has(namespace)).sort();
   const ownLabels = celList(sorted(Object.values(LABELS)));
   const ownAnnotations = celList(sorted(Object.values(ANNOTATIONS)));
-  const managedBy = `'${LABELS.managedBy}'`;
-  const installation = `'${LABELS.installation}'`;
+  const managedBy = celString(LABELS.managedBy);
+  const installation = celString(LABELS.installation);
+  const clusterLabel = celString(LABELS.cluster);
   const policyName = objectName(control, 'secret-guard');
+  // Names written in every selected namespace, and names of grants that list their own namespaces.
+  const everywhere = sorted([
+    ...(cluster.ecr ? [cluster.ecr.secretName] : []),
+    ...cluster.s3.filter((grant) => !grant.namespaces).map((grant) => grant.secretName),
+  ]);
+  const byNamespace = new Map<string, string[]>();
+  for (const grant of cluster.s3) {
+    for (const namespace of grant.namespaces ?? [])
+      byNamespace.set(namespace, sorted([...(byNamespace.get(namespace) ?? []), grant.secretName]));
+  }
+  const grantNamespaces = `{${[...byNamespace.keys()]
+    .sort()
+    .map((namespace) => `${celString(namespace)}: ${celList(byNamespace.get(namespace) ?? [])}`)
+    .join(', ')}}`;
+  const namesHere =
+    byNamespace.size > 0
+      ? `variables.selected ? ${celList(everywhere)} + (request.namespace in ${grantNamespaces} ? ${grantNamespaces}[request.namespace] : []) : []`
+      : `variables.selected ? ${celList(everywhere)} : []`;
   const secretsOnly = (expression: string) => `!variables.secret || (${expression})`;
   const serviceAccountsOnly = (expression: string) => `variables.secret || (${expression})`;
+  /** A rule on what a CREATE or UPDATE writes; a DELETE writes nothing (and has no `object`). */
+  const writesOnly = (expression: string) => `variables.delete || (${expression})`;
   /** Keys of `map` outside `own` are exactly as in `old`: not added, changed or removed. */
   const foreignKeysKept = (map: string, old: string, own: string) =>
     `variables.${map}.all(k, k in variables.${own} || (k in variables.${old} && variables.${old}[k] == variables.${map}[k])) && ` +
     `variables.${old}.all(k, k in variables.${own} || k in variables.${map})`;
   const pullSecretsOf = (object: string) =>
     `has(${object}.imagePullSecrets) ? ${object}.imagePullSecrets.map(r, has(r.name) ? r.name : '') : []`;
+  const blockingFields = ['metadata.finalizers', 'metadata.ownerReferences', 'immutable'];
 
   const validations = [
     {
-      expression: secretsOnly(`object.metadata.name in ${celList(names)}`),
-      message: `cred-courier may only write the Secrets it manages: ${names.join(', ')}`,
+      expression: secretsOnly(`variables.name in ${celList(names)}`),
+      message: `cred-courier may only write or delete the Secrets it manages: ${names.join(', ')}`,
     },
     {
       expression: secretsOnly(
-        `object.metadata.name in ${typeOf} && object.type == ${typeOf}[object.metadata.name] && (!variables.update || object.type == oldObject.type)`,
+        writesOnly(
+          `object.metadata.name in ${typeOf} && object.type == ${typeOf}[object.metadata.name] && (!variables.update || object.type == oldObject.type)`,
+        ),
       ),
       message: `cred-courier's Secrets have their kind's type (${typeOf}), never changed`,
     },
     {
       expression: secretsOnly(
-        `${managedBy} in variables.labels && variables.labels[${managedBy}] == '${MANAGER}'`,
+        writesOnly(`${managedBy} in variables.labels && variables.labels[${managedBy}] == '${MANAGER}'`),
       ),
       message: `cred-courier's Secrets carry ${LABELS.managedBy}=${MANAGER}`,
     },
@@ -352,36 +478,58 @@ export function secretGuard(
           },
         ]),
     {
+      // (DELETE: the delete rule below checks the installation too, with the delete message.)
       expression: secretsOnly(
-        `(!(${installation} in variables.oldLabels) || variables.oldLabels[${installation}] == '${control}') && (!(${installation} in variables.labels) || variables.labels[${installation}] == '${control}')`,
+        writesOnly(
+          `(!(${installation} in variables.oldLabels) || variables.oldLabels[${installation}] == ${celString(control)}) && (!(${installation} in variables.labels) || variables.labels[${installation}] == ${celString(control)})`,
+        ),
       ),
       message: `cred-courier installation ${control} may only write its own Secrets (${LABELS.installation}=${control})`,
     },
     {
-      expression: foreignKeysKept('labels', 'oldLabels', 'ownLabels'),
+      expression: secretsOnly(
+        `!variables.delete || (${managedBy} in variables.oldLabels && variables.oldLabels[${managedBy}] == '${MANAGER}' && (!(${installation} in variables.oldLabels) || variables.oldLabels[${installation}] == ${celString(control)}) && (!(${clusterLabel} in variables.oldLabels) || variables.oldLabels[${clusterLabel}] == ${celString(cluster.name)}))`,
+      ),
+      message: `cred-courier may only delete its own Secrets: ${LABELS.managedBy}=${MANAGER}, ${LABELS.installation}=${control} (or none, from before installations), ${LABELS.cluster}=${cluster.name} (or none)`,
+    },
+    {
+      expression: secretsOnly(
+        writesOnly(
+          `variables.update ? ${blockingFields.map(unchangedField).join(' && ')} : ${blockingFields.map((field) => `!has(object.${field})`).join(' && ')}`,
+        ),
+      ),
+      message:
+        'cred-courier never sets or changes finalizers, ownerReferences or immutable on a Secret (they stay as they were)',
+    },
+    {
+      expression: writesOnly(foreignKeysKept('labels', 'oldLabels', 'ownLabels')),
       message:
         'cred-courier may set only its own labels; other labels stay as they were (not added, changed or removed)',
     },
     {
-      expression: foreignKeysKept('annotations', 'oldAnnotations', 'ownAnnotations'),
+      expression: writesOnly(foreignKeysKept('annotations', 'oldAnnotations', 'ownAnnotations')),
       message:
         'cred-courier may set only its own annotations; other annotations stay as they were (not added, changed or removed)',
     },
     ...(forbiddenNamespaces.length > 0
       ? [
           {
-            expression: `!(request.namespace in ${celList(forbiddenNamespaces)})`,
+            expression: writesOnly(`!(request.namespace in ${celList(forbiddenNamespaces)})`),
             message: `cred-courier does not write in ${forbiddenNamespaces.join(', ')} (only in system namespaces its cluster entry names exactly)`,
           },
         ]
       : []),
+    {
+      expression: secretsOnly(writesOnly('object.metadata.name in variables.namesHere')),
+      message: `cred-courier writes each Secret only in the namespaces its cluster entry delivers it to: ${describeSelection(cluster)}`,
+    },
     ...(guardsServiceAccounts
       ? [
           {
             expression: serviceAccountsOnly(
-              `variables.pullSecrets.all(n, n in variables.oldPullSecrets || n in ${celList(pullSecretNames)}) && variables.oldPullSecrets.all(n, n in variables.pullSecrets || n in ${celList(pullSecretNames)})`,
+              `variables.pullSecrets.all(n, n in variables.oldPullSecrets || (n in ${celList(pullSecretNames)} && variables.selected)) && variables.oldPullSecrets.all(n, n in variables.pullSecrets || n in ${celList(pullSecretNames)})`,
             ),
-            message: `cred-courier may only add or remove its own imagePullSecrets entry (${pullSecretNames.join(', ')}) on a ServiceAccount`,
+            message: `cred-courier may only add (in the namespaces its cluster entry selects) or remove its own imagePullSecrets entry (${pullSecretNames.join(', ')}) on a ServiceAccount`,
           },
           {
             expression: serviceAccountsOnly(
@@ -407,7 +555,7 @@ export function secretGuard(
             {
               apiGroups: [''],
               apiVersions: ['v1'],
-              operations: ['CREATE', 'UPDATE'],
+              operations: ['CREATE', 'UPDATE', 'DELETE'],
               resources: ['secrets'],
             },
             ...(guardsServiceAccounts
@@ -425,29 +573,45 @@ export function secretGuard(
         matchConditions: [
           {
             name: 'cred-courier-identity',
-            expression: `request.userInfo.username == '${serviceAccountUser(control)}'`,
+            expression: `request.userInfo.username == ${celString(serviceAccountUser(control))}`,
           },
         ],
-        // Absent maps read as empty ones; `old*` are empty on CREATE (there is no oldObject).
+        // Absent maps read as empty ones; `old*` are empty on CREATE (there is no oldObject), the new
+        // ones on DELETE (there is no object).
         variables: [
           { name: 'secret', expression: "request.resource.resource == 'secrets'" },
           { name: 'update', expression: "request.operation == 'UPDATE'" },
+          { name: 'delete', expression: "request.operation == 'DELETE'" },
+          { name: 'name', expression: 'variables.delete ? oldObject.metadata.name : object.metadata.name' },
           { name: 'ownLabels', expression: `variables.secret ? ${ownLabels} : []` },
           { name: 'ownAnnotations', expression: `variables.secret ? ${ownAnnotations} : []` },
-          { name: 'labels', expression: 'has(object.metadata.labels) ? object.metadata.labels : {}' },
+          {
+            name: 'labels',
+            expression: '!variables.delete && has(object.metadata.labels) ? object.metadata.labels : {}',
+          },
           {
             name: 'oldLabels',
-            expression: 'variables.update && has(oldObject.metadata.labels) ? oldObject.metadata.labels : {}',
+            expression:
+              "request.operation != 'CREATE' && has(oldObject.metadata.labels) ? oldObject.metadata.labels : {}",
           },
           {
             name: 'annotations',
-            expression: 'has(object.metadata.annotations) ? object.metadata.annotations : {}',
+            expression:
+              '!variables.delete && has(object.metadata.annotations) ? object.metadata.annotations : {}',
           },
           {
             name: 'oldAnnotations',
             expression:
-              'variables.update && has(oldObject.metadata.annotations) ? oldObject.metadata.annotations : {}',
+              "request.operation != 'CREATE' && has(oldObject.metadata.annotations) ? oldObject.metadata.annotations : {}",
           },
+          {
+            name: 'namespaceLabels',
+            expression: 'has(namespaceObject.metadata.labels) ? namespaceObject.metadata.labels : {}',
+          },
+          // The cluster's selection, evaluated on the request's namespace (see selectionCel).
+          { name: 'selected', expression: selectionCel(cluster.namespaces) },
+          // The managed names delivery writes in the request's namespace.
+          { name: 'namesHere', expression: namesHere },
           ...(guardsServiceAccounts
             ? [
                 { name: 'pullSecrets', expression: pullSecretsOf('object') },

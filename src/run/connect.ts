@@ -12,7 +12,7 @@ import type { Redactor } from '../report/redact.ts';
 
 export interface Connection {
   readonly client: KubeClient;
-  /** Said on every run (e.g. TLS verification off). */
+  /** Said on every run (e.g. TLS verification off, no secret guard). */
   readonly warnings: readonly string[];
 }
 
@@ -34,7 +34,15 @@ export async function connectCluster(
     signal: deps.signal,
     ...(deps.onRequest ? { onRequest: deps.onRequest } : {}),
   });
-  return { client, warnings: parsed.warnings };
+  return { client, warnings: [...parsed.warnings, ...guardWarnings(cluster)] };
+}
+
+/** Said on every run while the entry records that the cluster was registered without the secret guard. */
+export function guardWarnings(cluster: Pick<ClusterSpec, 'secretGuard'>): string[] {
+  if (cluster.secretGuard !== false) return [];
+  return [
+    "registered without the secret guard (secretGuard: false): in this cluster's namespaces cred-courier's identity can create a Secret of any type under a managed name, a service-account-token one included, and read it back; on Kubernetes 1.30+ register it again without --without-secret-guard",
+  ];
 }
 
 /** The cluster's selected namespaces; lists namespaces only when globs or a selector need it. */

@@ -84,13 +84,18 @@ describe.skipIf(!rig)(`the secret guard on the rig${rig ? '' : ` (skipped: ${ski
   const c = () => theRig().clusters.a;
   const name = uniqueName('guard');
   const control = uniqueName('cc');
-  // d1 receives deliveries; t1..t4 are targets where each rule is tried on objects made for it.
+  // d1 receives deliveries; t1..t4, x1..x4 and blk are targets where each rule is tried on objects made for it.
   const ns = {
     d1: uniqueName('d1'),
     t1: uniqueName('t1'),
     t2: uniqueName('t2'),
     t3: uniqueName('t3'),
     t4: uniqueName('t4'),
+    x1: uniqueName('x1'),
+    x2: uniqueName('x2'),
+    x3: uniqueName('x3'),
+    x4: uniqueName('x4'),
+    blk: uniqueName('blk'),
   };
   const secretId = `cred-courier/test/${name}`;
   let token = '';
@@ -441,6 +446,243 @@ clusters:
     expect(opaque).toMatchObject({ type: 'Opaque', data: { keep: b64('me') } });
   });
 
+  it("(e) refuses deleting a Secret of a managed name that is not this installation's (a team's, another installation's, another cluster's); its own, also one from before installation labels, it deletes", async () => {
+    // Prepare: four pull Secrets under cred-courier's name, made by someone else with these labels.
+    const made = async (namespace: string, labels: Record<string, string>) =>
+      (
+        await asAdmin('POST', secretPath(namespace), {
+          metadata: { name: ECR, labels },
+          type: 'kubernetes.io/dockerconfigjson',
+          data: DOCKER,
+        })
+      ).json<{ metadata: { uid: string; resourceVersion: string } }>().metadata;
+    const foreign: [string, string, Record<string, string>][] = [
+      ["a team's", ns.x1, { 'team.example/owner': 'web' }],
+      [
+        "another installation's",
+        ns.x2,
+        { [MANAGED_BY]: 'cred-courier', [LABELS.installation]: 'other-install', [LABELS.cluster]: name },
+      ],
+      [
+        "another cluster's",
+        ns.x3,
+        { [MANAGED_BY]: 'cred-courier', [LABELS.installation]: control, [LABELS.cluster]: 'another-cluster' },
+      ],
+    ];
+    for (const [, namespace, labels] of foreign) await made(namespace, labels);
+    const own = await made(ns.x4, { [MANAGED_BY]: 'cred-courier', [LABELS.cluster]: name });
+
+    // Act: deletes with the identity's token, the own one with preconditions as prune sends them.
+    const refused: [string, ReturnType<typeof outcome>][] = [];
+    for (const [what, namespace] of foreign)
+      refused.push([what, outcome(await asIdentity('DELETE', secretPath(namespace, ECR)))]);
+    const deleted = await asIdentity('DELETE', secretPath(ns.x4, ECR), {
+      apiVersion: 'v1',
+      kind: 'DeleteOptions',
+      preconditions: { uid: own.uid, resourceVersion: own.resourceVersion },
+    });
+    const left = await Promise.all(
+      [ns.x1, ns.x2, ns.x3, ns.x4].map(
+        async (namespace) => (await asAdmin('GET', secretPath(namespace, ECR))).status,
+      ),
+    );
+
+    // Assess
+    expect(Object.fromEntries(refused)).toEqual(
+      Object.fromEntries(
+        foreign.map(([what]) => [
+          what,
+          {
+            status: 422,
+            message: expect.stringMatching(new RegExp(`${policy}.*may only delete its own Secrets`)),
+          },
+        ]),
+      ),
+    );
+    expect(outcome(deleted).status).toBe(200);
+    expect(left).toEqual([200, 200, 200, 404]);
+  });
+
+  it('(f) refuses setting finalizers, ownerReferences or immutable on its own Secret, or creating one with them', async () => {
+    // Prepare: a Secret of cred-courier's, as delivery leaves it.
+    await asAdmin('POST', secretPath(ns.blk), {
+      metadata: { name: ECR, labels: { [MANAGED_BY]: 'cred-courier', [LABELS.installation]: control } },
+      type: 'kubernetes.io/dockerconfigjson',
+      data: DOCKER,
+    });
+    const attempts: [string, Record<string, unknown>][] = [
+      ['a finalizer', { metadata: { finalizers: ['example.com/hold'] } }],
+      [
+        'an ownerReference',
+        {
+          metadata: {
+            ownerReferences: [
+              {
+                apiVersion: 'v1',
+                kind: 'ConfigMap',
+                name: 'owner',
+                uid: '6b0c2a1e-0000-4000-8000-000000000001',
+              },
+            ],
+          },
+        },
+      ],
+      ['immutable', { immutable: true }],
+    ];
+
+    // Act: each patched onto the Secret, and each on a new Secret (a server-side dry run).
+    const refused: [string, ReturnType<typeof outcome>][] = [];
+    for (const [what, body] of attempts) {
+      refused.push([
+        `patch ${what}`,
+        outcome(await asIdentity('PATCH', secretPath(ns.blk, ECR), body, MERGE)),
+      ]);
+      const metadata = { name: ECR, labels: { [MANAGED_BY]: 'cred-courier' }, ...(body.metadata ?? {}) };
+      refused.push([
+        `create with ${what}`,
+        outcome(
+          await asIdentity('POST', `${secretPath(ns.t4)}?dryRun=All`, {
+            ...body,
+            metadata,
+            type: 'kubernetes.io/dockerconfigjson',
+            data: DOCKER,
+          }),
+        ),
+      ]);
+    }
+    const data = await asIdentity('PATCH', secretPath(ns.blk, ECR), { data: DOCKER }, MERGE);
+    const after = (await asAdmin('GET', secretPath(ns.blk, ECR))).json<{
+      immutable?: boolean;
+      metadata: { finalizers?: string[]; ownerReferences?: unknown[] };
+    }>();
+
+    // Assess
+    const message = expect.stringMatching(
+      new RegExp(`${policy}.*never sets or changes finalizers, ownerReferences or immutable`),
+    );
+    expect(Object.fromEntries(refused)).toEqual(
+      Object.fromEntries(refused.map(([what]) => [what, { status: 422, message }])),
+    );
+    expect(refused).toHaveLength(6);
+    expect(outcome(data).status).toBe(200);
+    expect({
+      finalizers: after.metadata.finalizers,
+      ownerReferences: after.metadata.ownerReferences,
+      immutable: after.immutable,
+    }).toEqual({ finalizers: undefined, ownerReferences: undefined, immutable: undefined });
+  });
+
+  it('(g) a glob and selector cluster writes only where its entry selects (glob, selector operators, exclude), each name only where it is delivered; delivery works there', async () => {
+    // Prepare: a cluster selecting by glob and by namespace labels, and namespaces in and out of it.
+    const rigCluster = theRig().clusters.b;
+    const prefix = uniqueName('gs');
+    const key = uniqueName('sel');
+    const globName = uniqueName('selguard');
+    const globControl = uniqueName('cc');
+    const pull = uniqueName('gpull');
+    const data = uniqueName('gdata');
+    const selected = { glob: `${prefix}-one`, grant: `${prefix}-data`, labelled: `${key}-a` };
+    const outside: [string, Record<string, string>][] = [
+      [`${prefix}-old1`, {}], // matches the glob but is excluded
+      [`${key}-skip`, { [key]: 'yes', [`${key}-skip`]: 'true' }], // fails !key-skip
+      [`${key}-frozen`, { [key]: 'on', [`${key}-tier`]: 'frozen' }], // fails key-tier!=frozen
+      [`${key}-no`, { [key]: 'no' }], // fails key in (on,yes)
+      [`${key}-none`, {}], // no label, no glob
+    ];
+    await ensureNamespace(rigCluster, selected.glob);
+    await ensureNamespace(rigCluster, selected.grant);
+    await ensureNamespace(rigCluster, selected.labelled, { [key]: 'yes', [`${key}-tier`]: 'hot' });
+    for (const [namespace, labels] of outside) await ensureNamespace(rigCluster, namespace, labels);
+    await waitForDefaultServiceAccounts(rigCluster, [...Object.values(selected), ...outside.map(([n]) => n)]);
+    const text = `settings: { controlNamespace: ${globControl}, clusterDeadlineSeconds: 30 }
+clusters:
+  - name: ${globName}
+    kubeconfigSecret: cred-courier/test/${globName}
+    namespaces:
+      names: ["${prefix}-*"]
+      selector: "${key} in (on,yes),!${key}-skip,${key}-tier!=frozen"
+      exclude: ["${prefix}-old*"]
+    ecr: { secretName: ${pull}, registries: [{ region: eu-west-1 }], serviceAccounts: [default] }
+    s3:
+      - secretName: ${data}
+        roleArn: ${ROLE}
+        region: eu-west-1
+        namespaces: [${selected.grant}]
+        buckets: [{ bucket: ${bucket}, access: read }]
+`;
+    const file = join(dir, `${globName}.yaml`);
+    writeFileSync(file, text);
+    const report = await registerCluster({
+      configFile: file,
+      cluster: globName,
+      admin: loadAdminKubeconfig(rigCluster.adminKubeconfigPath),
+      rbac: 'apply',
+      token: { kind: 'token-request', seconds: 3600 },
+      rotate: false,
+      dryRun: false,
+      entry: {},
+      secrets: secrets(),
+    });
+    const globToken = tokenOf(await storedKubeconfig(`cred-courier/test/${globName}`));
+    const pullSecret = (namespace: string) => ({
+      metadata: { name: pull, namespace, labels: { [MANAGED_BY]: 'cred-courier' } },
+      type: 'kubernetes.io/dockerconfigjson',
+      data: DOCKER,
+    });
+    const dryRunCreate = async (namespace: string, body: unknown) =>
+      outcome(await kubeRequest(rigCluster, globToken, 'POST', `${secretPath(namespace)}?dryRun=All`, body));
+
+    // Act: delivery; then, as the identity, a correct pull Secret (dry run) where the entry does not
+    // deliver, the S3 grant's Secret outside its own namespace, and its pull entry on a ServiceAccount there.
+    const run = await capturedRun(configOf(text), { clusters: [globName] });
+    const refused: [string, ReturnType<typeof outcome>][] = [];
+    for (const namespace of [...outside.map(([n]) => n), globControl])
+      refused.push([namespace, await dryRunCreate(namespace, pullSecret(namespace))]);
+    const misplaced = await dryRunCreate(selected.glob, {
+      metadata: { name: data, labels: { [MANAGED_BY]: 'cred-courier' } },
+      type: 'Opaque',
+      data: { x: b64('y') },
+    });
+    const account = outcome(
+      await kubeRequest(
+        rigCluster,
+        globToken,
+        'PATCH',
+        `/api/v1/namespaces/${key}-no/serviceaccounts/default?dryRun=All`,
+        { imagePullSecrets: [{ name: pull }] },
+        MERGE,
+      ),
+    );
+
+    // Assess
+    const guardName = objectName(globControl, 'secret-guard');
+    expect(report.ok).toBe(true);
+    expect(run.result.ok).toBe(true);
+    expect(
+      (run.result.clusters[0]?.secrets ?? []).map((s) => `${s.namespace}/${s.secretName}:${s.action}`).sort(),
+    ).toEqual(
+      [
+        `${selected.glob}/${pull}:created`,
+        `${selected.grant}/${pull}:created`,
+        `${selected.grant}/${data}:created`,
+        `${selected.labelled}/${pull}:created`,
+      ].sort(),
+    );
+    const onlyWhereDelivered = expect.stringMatching(
+      new RegExp(`${guardName}.*writes each Secret only in the namespaces its cluster entry delivers it to`),
+    );
+    expect(Object.fromEntries(refused)).toEqual(
+      Object.fromEntries(
+        refused.map(([namespace]) => [namespace, { status: 422, message: onlyWhereDelivered }]),
+      ),
+    );
+    expect(misplaced).toEqual({ status: 422, message: onlyWhereDelivered });
+    expect(account).toEqual({
+      status: 422,
+      message: expect.stringContaining('may only add (in the namespaces its cluster entry selects)'),
+    });
+  });
+
   it('(d) refuses writes in kube-system, kube-public and kube-node-lease for a cluster that does not name them (globs: a cluster-wide role)', async () => {
     // Prepare: a glob cluster, whose delivery role is bound cluster-wide.
     const rigCluster = theRig().clusters.b;
@@ -667,6 +909,40 @@ describe.skipIf(!rig)(`guard or nothing on the rig${rig ? '' : ` (skipped: ${ski
     expect(result.stderr).toContain(`selects namespaces by glob ${setup.app}*`);
     expect(readFileSync(setup.file, 'utf8')).toBe(setup.text);
     await expect(storedKubeconfig(setup.secretId)).rejects.toThrow(/ResourceNotFound|can't find/i);
+  });
+
+  it('a delivery run warns, in the cluster result and the log, on every run, for a cluster registered without the secret guard', async () => {
+    // Prepare
+    const rigCluster = theRig().clusters.a;
+    const setup = await clusterWithoutGuard(rigCluster, 'APP');
+    const registered = await cli([
+      'register',
+      setup.name,
+      '--kubeconfig',
+      rigCluster.adminKubeconfigPath,
+      '--rbac',
+      'skip',
+      '--without-secret-guard',
+      '-c',
+      setup.file,
+    ]);
+    const config = configOf(readFileSync(setup.file, 'utf8'));
+
+    // Act: two runs.
+    const runs = [
+      await capturedRun(config, { clusters: [setup.name] }),
+      await capturedRun(config, { clusters: [setup.name] }),
+    ];
+
+    // Assess
+    expect(registered.code).toBe(0);
+    const warning = 'registered without the secret guard (secretGuard: false)';
+    for (const run of runs) {
+      expect(run.result.clusters[0]?.ok).toBe(true);
+      expect(run.result.clusters[0]?.warnings).toContainEqual(expect.stringContaining(warning));
+      expect(run.lines.filter((line) => line.includes(warning))).toHaveLength(1);
+      expect(run.lines.find((line) => line.includes(warning))).toMatch(/"level":"WARN".*"cluster":/i);
+    }
   });
 
   it('check fails (exit 1) once the guard of a registered cluster is no longer in effect', async () => {

@@ -29,7 +29,10 @@ export async function kubeRequest(
         headers: {
           accept: 'application/json',
           ...(token ? { authorization: `Bearer ${token}` } : {}),
-          ...(payload === undefined ? {} : { 'content-type': contentType }),
+          // Node sends a DELETE body without a length (no chunking for DELETE): say how long it is.
+          ...(payload === undefined
+            ? {}
+            : { 'content-type': contentType, 'content-length': Buffer.byteLength(payload) }),
         },
         timeout: 10_000,
       },

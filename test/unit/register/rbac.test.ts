@@ -3,12 +3,14 @@ import { parseConfig } from '../../../src/config/load.ts';
 import type { ClusterSpec, Config } from '../../../src/config/types.ts';
 import { ANNOTATIONS, LABELS } from '../../../src/kinds/metadata.ts';
 import {
+  celString,
   deliveryScope,
   type Manifest,
   objectName,
   type PolicyRule,
   rbacManifests,
   requiredPermissions,
+  selectionCel,
 } from '../../../src/register/rbac.ts';
 
 const ROLE = 'arn:aws:iam::111122223333:role/s3';
@@ -182,7 +184,7 @@ describe('rbacManifests', () => {
     expect(policy.spec).toMatchObject({
       failurePolicy: 'Fail',
       matchConstraints: {
-        resourceRules: [{ resources: ['secrets'], operations: ['CREATE', 'UPDATE'] }],
+        resourceRules: [{ resources: ['secrets'], operations: ['CREATE', 'UPDATE', 'DELETE'] }],
       },
       matchConditions: [
         { expression: "request.userInfo.username == 'system:serviceaccount:cc-system:cred-courier'" },
@@ -191,11 +193,11 @@ describe('rbacManifests', () => {
     const expressions = policy.spec.validations.map((v) => v.expression);
     expect(expressions).toEqual(
       expect.arrayContaining([
-        "!variables.secret || (object.metadata.name in ['reports'])",
+        "!variables.secret || (variables.name in ['reports'])",
         expect.stringContaining("object.type == {'reports': 'Opaque'}[object.metadata.name]"),
         expect.stringContaining("variables.labels['app.kubernetes.io/managed-by'] == 'cred-courier'"),
         expect.stringContaining("variables.oldLabels['app.kubernetes.io/managed-by'] == 'cred-courier'"),
-        "!(request.namespace in ['kube-node-lease', 'kube-public', 'kube-system'])",
+        "variables.delete || (!(request.namespace in ['kube-node-lease', 'kube-public', 'kube-system']))",
       ]),
     );
     // No ECR: no ServiceAccount is written, so none is matched.
@@ -236,16 +238,18 @@ describe('secret guard', () => {
     // Assess
     const namespaceRule = (guard: Guard) =>
       guard.spec.validations.find((v) => v.expression.includes('request.namespace'))?.expression;
-    expect(namespaceRule(exact)).toBe("!(request.namespace in ['kube-node-lease', 'kube-public'])");
+    expect(namespaceRule(exact)).toBe(
+      "variables.delete || (!(request.namespace in ['kube-node-lease', 'kube-public']))",
+    );
     expect(namespaceRule(globbed)).toBe(
-      "!(request.namespace in ['kube-node-lease', 'kube-public', 'kube-system'])",
+      "variables.delete || (!(request.namespace in ['kube-node-lease', 'kube-public', 'kube-system']))",
     );
     expect(exact.spec.matchConstraints.resourceRules.map((r) => r.resources[0])).toEqual([
       'secrets',
       'serviceaccounts',
     ]);
     expect(exact.spec.validations.map((v) => v.expression)).toContainEqual(
-      "variables.secret || (variables.pullSecrets.all(n, n in variables.oldPullSecrets || n in ['ecr-pull']) && variables.oldPullSecrets.all(n, n in variables.pullSecrets || n in ['ecr-pull']))",
+      "variables.secret || (variables.pullSecrets.all(n, n in variables.oldPullSecrets || (n in ['ecr-pull'] && variables.selected)) && variables.oldPullSecrets.all(n, n in variables.pullSecrets || n in ['ecr-pull']))",
     );
   });
 
@@ -253,9 +257,7 @@ describe('secret guard', () => {
     // Prepare
     const adopting = { ...cluster('s3-only'), adoptExistingSecrets: true };
     const ownershipRule = (guard: Guard) =>
-      guard.spec.validations.filter((v) =>
-        v.expression.includes("variables.oldLabels['app.kubernetes.io/managed-by']"),
-      );
+      guard.spec.validations.filter((v) => v.message.includes('may only update Secrets that already carry'));
 
     // Act
     const strict = guardOf(rbacManifests(cluster('s3-only'), config.settings));
@@ -266,6 +268,96 @@ describe('secret guard', () => {
     expect(ownershipRule(adopted)).toEqual([]);
     // Everything else still holds for adoption: names, types, other tools' keys, namespaces.
     expect(adopted.spec.validations).toHaveLength(strict.spec.validations.length - 1);
+  });
+  it('on DELETE reads only oldObject: every rule on the new object is skipped, and a delete needs the labels isOwnedBy checks', () => {
+    // Act
+    const guard = guardOf(rbacManifests(cluster('exact'), config.settings));
+
+    // Assess
+    const variable = (name: string) => guard.spec.variables.find((v) => v.name === name)?.expression;
+    expect(variable('name')).toBe('variables.delete ? oldObject.metadata.name : object.metadata.name');
+    expect(variable('labels')).toMatch(/^!variables\.delete && /);
+    expect(variable('annotations')).toMatch(/^!variables\.delete && /);
+    // `variables.labels` and `annotations` are empty on DELETE (above); the rest must not be read then.
+    const readsNewObject = /(?<!old)object\.|variables\.(namesHere|pullSecrets)\b/;
+    for (const { expression } of guard.spec.validations.filter((v) => readsNewObject.test(v.expression))) {
+      // Skipped on DELETE, or on ServiceAccounts only (matched on UPDATE only).
+      expect(expression).toMatch(
+        /^(variables\.delete \|\||!variables\.secret \|\| \(variables\.delete \|\||variables\.secret \|\|)/,
+      );
+    }
+    expect(guard.spec.validations.find((v) => v.message.includes('may only delete'))).toEqual({
+      expression:
+        "!variables.secret || (!variables.delete || ('app.kubernetes.io/managed-by' in variables.oldLabels && variables.oldLabels['app.kubernetes.io/managed-by'] == 'cred-courier' && (!('cred-courier.io/installation' in variables.oldLabels) || variables.oldLabels['cred-courier.io/installation'] == 'cc-system') && (!('cred-courier.io/cluster' in variables.oldLabels) || variables.oldLabels['cred-courier.io/cluster'] == 'exact')))",
+      message:
+        'cred-courier may only delete its own Secrets: app.kubernetes.io/managed-by=cred-courier, cred-courier.io/installation=cc-system (or none, from before installations), cred-courier.io/cluster=exact (or none)',
+    });
+  });
+
+  it('never lets the identity set or change finalizers, ownerReferences or immutable on a Secret', () => {
+    // Act
+    const guard = guardOf(rbacManifests(cluster('s3-only'), config.settings));
+
+    // Assess
+    const rule = guard.spec.validations.find((v) => v.message.includes('finalizers'));
+    for (const field of ['metadata.finalizers', 'metadata.ownerReferences', 'immutable']) {
+      expect(rule?.expression).toContain(`!has(object.${field})`);
+      expect(rule?.expression).toContain(`object.${field} == oldObject.${field}`);
+    }
+    expect(rule?.expression).toMatch(
+      /^!variables\.secret \|\| \(variables\.delete \|\| \(variables\.update \? /,
+    );
+  });
+
+  it('translates the selection to CEL: exact names, globs as anchored expressions, every selector operator, exclusions; globs and selectors never pick a system namespace', () => {
+    // Act
+    const cel = selectionCel({
+      names: ['app', 'team-*', 'q?'],
+      selector: 'env=prod,tier in (a,b),!legacy,zone!=x,owner,ring notin (0),role==',
+      exclude: ['team-old*', 'scratch'],
+    });
+    const exactOnly = selectionCel({ names: ['app', 'web'], exclude: [] });
+    const nothing = selectionCel({ names: [], exclude: [] });
+
+    // Assess
+    const L = 'variables.namespaceLabels';
+    expect(cel).toBe(
+      "(request.namespace in ['app'] || (!(request.namespace in ['kube-node-lease', 'kube-public', 'kube-system']) && " +
+        "(request.namespace.matches('^team-.*$') || request.namespace.matches('^q.$') || " +
+        `(('env' in ${L} && ${L}['env'] == 'prod') && ('tier' in ${L} && ${L}['tier'] in ['a', 'b']) && !('legacy' in ${L}) && ` +
+        `(!('zone' in ${L}) || ${L}['zone'] != 'x') && 'owner' in ${L} && (!('ring' in ${L}) || !(${L}['ring'] in ['0'])) && ` +
+        `('role' in ${L} && ${L}['role'] == ''))))) && ` +
+        "!(request.namespace in ['scratch'] || request.namespace.matches('^team-old.*$'))",
+    );
+    expect(exactOnly).toBe("request.namespace in ['app', 'web']");
+    expect(nothing).toBe('false');
+  });
+
+  it('holds each Secret name to the namespaces delivery writes it to, and says where that is', () => {
+    // Act
+    const exact = guardOf(rbacManifests(cluster('exact'), config.settings));
+    const globbed = guardOf(rbacManifests(cluster('globbed'), config.settings));
+
+    // Assess
+    const variable = (guard: Guard, name: string) =>
+      guard.spec.variables.find((v) => v.name === name)?.expression;
+    expect(variable(exact, 'selected')).toBe(
+      "(request.namespace in ['app', 'web', 'kube-system', 'legacy']) && !(request.namespace in ['legacy'])",
+    );
+    expect(variable(exact, 'namesHere')).toBe(
+      "variables.selected ? ['ecr-pull', 'reports'] + (request.namespace in {'web': ['exports']} ? {'web': ['exports']}[request.namespace] : []) : []",
+    );
+    const rule = (guard: Guard) => guard.spec.validations.find((v) => v.expression.includes('namesHere'));
+    expect(rule(exact)?.expression).toBe(
+      '!variables.secret || (variables.delete || (object.metadata.name in variables.namesHere))',
+    );
+    expect(rule(globbed)?.message).toBe(
+      'cred-courier writes each Secret only in the namespaces its cluster entry delivers it to: named team-*, data or labelled env=prod (a glob or selector never selects a system namespace); raw only in data',
+    );
+  });
+
+  it('quotes CEL string literals: quotes, backslashes and line breaks are escaped', () => {
+    expect(celString("it's \\ a\nb\rc")).toBe("'it\\'s \\\\ a\\nb\\rc'");
   });
 });
 
