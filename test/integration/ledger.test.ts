@@ -418,6 +418,7 @@ describe.skipIf(!rig)(`Delivery ledger on moto${rig ? '' : ` (skipped: ${skipRea
       expiresAt: new Date(T0.getTime() + 6 * 24 * HOUR).toISOString(),
     };
     const perRun: string[][] = [];
+    let leastCredential: number | undefined;
 
     // Act
     for (let hour = 0; hour <= 14; hour++) {
@@ -429,12 +430,13 @@ describe.skipIf(!rig)(`Delivery ledger on moto${rig ? '' : ` (skipped: ${skipRea
           ? unreachableCluster('gke', { failureClass: 'refused', message: 'ECONNREFUSED' })
           : healthyCluster('gke', ['a'], now);
       const k3s = { ...healthyCluster('k3s', ['a'], now), credential: certificate };
-      await recordAndNotify(runResult([aks, gke, k3s], now), known, {
+      const recorded = await recordAndNotify(runResult([aks, gke, k3s], now), known, {
         ledger,
         notifier,
         now: () => now,
         logger,
       });
+      leastCredential = recorded.minCredentialSecondsLeft;
       perRun.push((await received()).map((m) => m.subject));
     }
 
@@ -448,6 +450,8 @@ describe.skipIf(!rig)(`Delivery ledger on moto${rig ? '' : ` (skipped: ${skipRea
     expected[14] = ['cred-courier gke: 1 at risk'];
     expect(perRun).toEqual(expected);
     expect(perRun.flat()).toHaveLength(6);
+    // The fleet's least credential validity (the MinCredentialSecondsLeft metric): k3s's, 6 days - 14 h.
+    expect(leastCredential).toBe((6 * 24 - 14) * 3600);
   });
 
   it('a notification that cannot be sent is logged and changes nothing about the record', async () => {
