@@ -24,6 +24,7 @@ import {
   ReceiveMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { dynamoLedger } from '../../src/aws/ledger.ts';
@@ -336,7 +337,7 @@ describe.skipIf(!rig)(`Delivery ledger on moto${rig ? '' : ` (skipped: ${skipRea
     expect(stored.find((r) => r.kind === 's3')?.lastSuccessAt).toBe(T0.toISOString());
   });
 
-  it('writes more targets than one batch holds', async () => {
+  it('writes and removes more targets than it writes at once (16)', async () => {
     // Prepare
     const ledger = dynamoLedger(await createLedgerTable());
     const namespaces = Array.from({ length: 60 }, (_, i) => `ns-${i}`);
@@ -351,6 +352,43 @@ describe.skipIf(!rig)(`Delivery ledger on moto${rig ? '' : ` (skipped: ${skipRea
     expect(written).toHaveLength(60);
     expect(removed).toEqual([]);
     expect(afterRemoval).toEqual([]);
+  });
+
+  it('takes over items written before versions: the first conditional write expects no version', async () => {
+    // Prepare: an item as the previous release wrote it (no version attribute).
+    const table = await createLedgerTable();
+    const documents = DynamoDBDocumentClient.from(new DynamoDBClient({}));
+    await documents.send(
+      new PutCommand({
+        TableName: table,
+        Item: {
+          target: 'aks#ecr#a/ecr-creds',
+          cluster: 'aks',
+          kind: 'ecr',
+          namespace: 'a',
+          secretName: 'ecr-creds',
+          lastSuccessAt: T0.toISOString(),
+          expiresAt: new Date(T0.getTime() + ECR_TOKEN_LIFETIME).toISOString(),
+          consecutiveFailures: 2,
+        },
+      }),
+    );
+    const ledger = dynamoLedger(table);
+    const later = hoursAfter(T0, 1);
+
+    // Act
+    const { transitions } = await ledger.commit(
+      runResult([unreachableCluster('aks')], later),
+      ['aks'],
+      later,
+    );
+    const stored = await documents.send(
+      new GetCommand({ TableName: table, Key: { target: 'aks#ecr#a/ecr-creds' } }),
+    );
+
+    // Assess: counted on, versioned from now on, and its (never notified) failure notified once.
+    expect(stored.Item).toMatchObject({ consecutiveFailures: 3, version: 1, alert: 'failing' });
+    expect(transitions.map((t) => t.type)).toEqual(['failing']);
   });
 
   it('keeps every failure count of overlapping writers: N concurrent record() calls count N failures', async () => {
