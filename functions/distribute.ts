@@ -1,25 +1,32 @@
 /**
  * Lambda entry: an EventBridge schedule (or `sls invoke`) asks for a delivery run, optionally limited to
  * some clusters and kinds. The registration file is packaged with the function and read once per
- * container; kubeconfigs are cached across warm invocations. Ends in error when any cluster failed, so
- * the invocation counts as failed for alarms and the on-failure destination.
+ * container; kubeconfigs are cached across warm invocations.
+ *
+ * A run in which some clusters failed is a successful invocation: per-cluster problems are the ledger's
+ * transitions, notified once each to the alarm topic (`CRED_COURIER_ALARM_TOPIC_ARN`). The invocation
+ * ends in error only when the run could not work at all (`unworkableReason`: every mint failed, or every
+ * one of several clusters failed for the same cause outside them), or could not start (bad event,
+ * unreadable registration file, a crash): that is what the Errors alarm and the on-failure queue mean.
  *
  * With `CRED_COURIER_LEDGER_TABLE` set, the run is recorded in the delivery ledger and the fleet's
- * validity (from every target in the ledger, not only this run's) is published as metrics; a ledger
- * that cannot be read or written is logged and never hides the run's own result.
+ * validity (from every target in the ledger, not only this run's) is published as metrics; a ledger or
+ * topic that cannot be reached is logged and never changes the run's own result.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import { defaultAwsClients } from '../src/aws/clients.ts';
 import { sharedKubeconfigs } from '../src/aws/kubeconfig-store.ts';
 import { dynamoLedger, LEDGER_TABLE_ENV, type Ledger } from '../src/aws/ledger.ts';
+import { ALARM_TOPIC_ENV, type Notifier, snsNotifier } from '../src/aws/notifier.ts';
 import { loadConfig } from '../src/config/load.ts';
 import type { Config } from '../src/config/types.ts';
 import { CredCourierError } from '../src/errors.ts';
 import { describeFailure } from '../src/report/classify.ts';
-import { type FleetMetrics, fleetMetrics } from '../src/report/fleet.ts';
 import { structuredRunLogger } from '../src/report/logger.ts';
 import { createMetrics, publishRunMetrics } from '../src/report/metrics.ts';
+import { unworkableReason } from '../src/report/transitions.ts';
+import { type Recorded, recordAndNotify } from '../src/run/record.ts';
 import { parseRunRequest } from '../src/run/request.ts';
 import { runDelivery } from '../src/run/run.ts';
 import type { RunResult } from '../src/run/types.ts';
@@ -29,12 +36,13 @@ const metrics = createMetrics();
 const aws = defaultAwsClients();
 let config: Promise<Config> | undefined;
 let cachedLedger: { readonly table: string; readonly ledger: Ledger } | undefined;
+let cachedNotifier: { readonly topic: string; readonly notifier: Notifier } | undefined;
 
-/** Thrown at the end of a run in which some cluster failed; the summary is in the message. */
+/** Thrown at the end of a run that could not work at all; why, and the summary, are in the message. */
 export class DeliveryFailedError extends CredCourierError {
-  constructor(summary: RunResult['summary']) {
+  constructor(reason: string, summary: RunResult['summary']) {
     super(
-      `delivery failed for ${summary.clustersFailed} of ${summary.clusters} clusters (${summary.secretsFailed} Secrets)`,
+      `delivery could not work: ${reason} (${summary.clustersFailed} of ${summary.clusters} clusters failed, ${summary.secretsFailed} Secrets)`,
     );
     this.name = 'DeliveryFailedError';
   }
@@ -55,10 +63,11 @@ export async function handler(event: unknown, context: Context): Promise<RunResu
     logger: structuredRunLogger(logger),
     deadline: new Date(Date.now() + context.getRemainingTimeInMillis()),
   });
-  const fleet = await recordRun(result, loaded);
+  const recorded = await recordRun(result, loaded);
   // Published before a failed run throws: the failure is what the metrics are for.
-  publishSafely(result, fleet);
-  if (!result.ok) throw new DeliveryFailedError(result.summary);
+  publishSafely(result, recorded);
+  const unworkable = unworkableReason(result);
+  if (unworkable !== undefined) throw new DeliveryFailedError(unworkable, result.summary);
   return result.summary;
 }
 
@@ -70,33 +79,40 @@ function configuredLedger(): Ledger | undefined {
   return cachedLedger.ledger;
 }
 
-/** Records the run in the ledger and returns the fleet's state; `{}` without a ledger or when it failed. */
-async function recordRun(result: RunResult, loaded: Config): Promise<FleetMetrics> {
+/** The notifier of the configured topic, reused across warm invocations; none without the variable. */
+function configuredNotifier(): Notifier | undefined {
+  const topic = process.env[ALARM_TOPIC_ENV];
+  if (!topic) return undefined;
+  if (cachedNotifier?.topic !== topic) cachedNotifier = { topic, notifier: snsNotifier(topic) };
+  return cachedNotifier.notifier;
+}
+
+/** Records the run in the ledger and notifies its transitions; nothing without a ledger. */
+async function recordRun(result: RunResult, loaded: Config): Promise<Recorded | undefined> {
   const ledger = configuredLedger();
-  if (!ledger) return {};
-  const now = new Date();
-  try {
-    const rows = await ledger.record(
-      result,
-      loaded.clusters.map((c) => c.name),
-      now,
-    );
-    const fleet = fleetMetrics(rows, now);
-    logger.info('ledger recorded', { table: process.env[LEDGER_TABLE_ENV], targets: rows.length, fleet });
-    return fleet;
-  } catch (error) {
-    logger.error('ledger not updated', {
-      table: process.env[LEDGER_TABLE_ENV],
-      reason: describeFailure(error),
-    });
-    return {};
-  }
+  if (!ledger) return undefined;
+  const notifier = configuredNotifier();
+  const table = process.env[LEDGER_TABLE_ENV];
+  return recordAndNotify(
+    result,
+    loaded.clusters.map((c) => c.name),
+    {
+      ledger,
+      ...(notifier ? { notifier } : {}),
+      now: () => new Date(),
+      logger: {
+        info: (message, attributes) => logger.info(message, { table, ...attributes }),
+        warn: (message, attributes) => logger.warn(message, { table, ...attributes }),
+        error: (message, attributes) => logger.error(message, { table, ...attributes }),
+      },
+    },
+  );
 }
 
 /** Metrics must not turn a delivered run into a failed invocation either. */
-function publishSafely(result: RunResult, fleet: FleetMetrics): void {
+function publishSafely(result: RunResult, recorded: Recorded | undefined): void {
   try {
-    publishRunMetrics(metrics, result, fleet);
+    publishRunMetrics(metrics, result, recorded?.fleet ?? {}, recorded?.minCredentialSecondsLeft);
   } catch (error) {
     logger.error('metrics not published', { reason: describeFailure(error) });
   }

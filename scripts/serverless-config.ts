@@ -20,7 +20,7 @@ import type { Config } from '../src/config/types.ts';
 import { CredCourierError } from '../src/errors.ts';
 import { ECR_PULL_ACTIONS } from '../src/kinds/ecr/policy.ts';
 import type { KindId } from '../src/kinds/kind.ts';
-import { VALIDITY_THRESHOLDS_SECONDS } from '../src/report/fleet.ts';
+import { CREDENTIAL_EXPIRY_WARNING_SECONDS, VALIDITY_THRESHOLDS_SECONDS } from '../src/report/fleet.ts';
 import { METRIC_NAMES, METRICS_NAMESPACE, METRICS_SERVICE } from '../src/report/metrics.ts';
 
 /** A CloudFormation value: literals, lists, mappings and intrinsic functions. */
@@ -32,6 +32,7 @@ export interface IamStatement {
   readonly Effect: 'Allow';
   readonly Action: readonly string[];
   readonly Resource: Cfn;
+  readonly Condition?: Cfn;
 }
 
 /** Thrown when a param given to `sls package` is invalid or disagrees with the registration file. */
@@ -49,6 +50,7 @@ export const LOGICAL_IDS = {
   ledgerTable: 'LedgerTable',
   deadLetterQueue: 'DeadLetterQueue',
   alarmTopic: 'AlarmTopic',
+  alarmTopicKey: 'AlarmTopicKey',
 } as const;
 
 /** ECR tokens live 12 h (`GetAuthorizationToken`'s documented lifetime). */
@@ -249,7 +251,10 @@ export function secretResource(reference: string): Cfn {
  * The function role's statements, from the file alone:
  * - kubeconfig secrets it names: `secretsmanager:GetSecretValue`;
  * - roles it names (ECR registries and S3 grants): `sts:AssumeRole`;
- * - the delivery ledger: Scan and BatchWriteItem (the only commands src/aws/ledger.ts sends), on its table;
+ * - the delivery ledger: Scan, GetItem, PutItem and DeleteItem (the only commands src/aws/ledger.ts
+ *   sends: conditional single-item writes), on its table;
+ * - the alarm topic: `sns:Publish` on it (transition notifications, src/aws/notifier.ts), and the topic
+ *   key's GenerateDataKey and Decrypt only through SNS in the stack's region (SNS encrypts with it);
  * - only when some registry has no `roleArn` (its token is minted as the function itself):
  *   `ecr:GetAuthorizationToken` (no resource-level permissions exist, hence `*`) and the pull actions on
  *   that registry's repositories, since such a token can pull exactly what the function's role can.
@@ -303,9 +308,25 @@ export function functionRoleStatements(config: Config): IamStatement[] {
   statements.push({
     Sid: 'DeliveryLedger',
     Effect: 'Allow',
-    // src/aws/ledger.ts sends exactly these: ScanCommand to read, BatchWriteCommand to put and delete.
-    Action: ['dynamodb:BatchWriteItem', 'dynamodb:Scan'],
+    // src/aws/ledger.ts sends exactly these: ScanCommand to read, GetCommand to re-read an item whose
+    // conditional write lost, PutCommand and DeleteCommand (conditioned on the item's version) to write.
+    Action: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Scan'],
     Resource: { 'Fn::GetAtt': [LOGICAL_IDS.ledgerTable, 'Arn'] },
+  });
+  statements.push({
+    Sid: 'NotifyTransitions',
+    Effect: 'Allow',
+    // src/aws/notifier.ts sends PublishCommand only, to the alarm topic.
+    Action: ['sns:Publish'],
+    Resource: { Ref: LOGICAL_IDS.alarmTopic },
+  });
+  statements.push({
+    Sid: 'EncryptForTheAlarmTopic',
+    Effect: 'Allow',
+    // Publishing to a KMS-encrypted topic makes SNS call these on the publisher's behalf; only via SNS.
+    Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+    Resource: { 'Fn::GetAtt': [LOGICAL_IDS.alarmTopicKey, 'Arn'] },
+    Condition: { StringEquals: { 'kms:ViaService': sub(`sns.\${AWS::Region}.amazonaws.com`) } },
   });
   return statements;
 }
@@ -423,6 +444,72 @@ function validityAlarm(kind: KindId, intervalSeconds: number, inputs: PackagingI
       ComparisonOperator: 'LessThanThreshold',
       // No datapoint means no run: that must alarm too.
       TreatMissingData: 'breaching',
+      ...alarmActions(),
+    },
+  } as const;
+}
+
+/**
+ * One alarm per kind on `TargetsFailed` (the ledger's count of targets whose last delivery failed): a
+ * fixed number of alarms at any fleet size. Which clusters, and when each started and stopped, arrive
+ * as transition notifications on the same topic; this alarm says the kind has failing targets at all.
+ */
+function failingAlarm(kind: KindId, intervalSeconds: number, inputs: PackagingInputs) {
+  const period = validityPeriodSeconds(intervalSeconds, inputs.timeoutSeconds);
+  return {
+    Type: 'AWS::CloudWatch::Alarm',
+    Properties: {
+      AlarmName: sub(`\${AWS::StackName}-${kind}-targets-failing`),
+      AlarmDescription: sub(
+        `${KIND_TITLES[kind]}: at least one target failed its last delivery (in the last ${period / 60} min). ` +
+          'Each cluster that starts failing, crosses into risk or recovers is notified once on this topic, ' +
+          `with its failure class and what to do. ${WHERE_TO_LOOK}`,
+      ),
+      Namespace: METRICS_NAMESPACE,
+      MetricName: METRIC_NAMES.targetsFailed,
+      Dimensions: metricsDimensions('Kind', kind),
+      Statistic: 'Maximum',
+      Period: period,
+      EvaluationPeriods: 1,
+      DatapointsToAlarm: 1,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      // No datapoint means no run: the validity alarm (missing data breaching) says that one.
+      TreatMissingData: 'notBreaching',
+      ...alarmActions(),
+    },
+  } as const;
+}
+
+/**
+ * One alarm on the least validity left of the clusters' own stored credentials (`MinCredentialSecondsLeft`,
+ * from the ledger): under 7 days, a credential is not renewing itself (a client certificate, or a token
+ * whose renewal keeps failing) and delivery to that cluster stops when it expires.
+ */
+function credentialExpiryAlarm(intervalSeconds: number, inputs: PackagingInputs) {
+  const period = validityPeriodSeconds(intervalSeconds, inputs.timeoutSeconds);
+  const days = CREDENTIAL_EXPIRY_WARNING_SECONDS / 86_400;
+  return {
+    Type: 'AWS::CloudWatch::Alarm',
+    Properties: {
+      AlarmName: sub(`\${AWS::StackName}-cluster-credential-expiring`),
+      AlarmDescription: sub(
+        `A cluster's stored kubeconfig credential expires in less than ${days} days: it is not renewing ` +
+          'itself (a client certificate, or a token whose renewal keeps failing). The cluster is named in ' +
+          'the notification on this topic and by `npx cred-courier ledger` (with what to do: ' +
+          '`npx cred-courier register <cluster> --kubeconfig <admin kubeconfig> --rotate`, or replace the certificate).',
+      ),
+      Namespace: METRICS_NAMESPACE,
+      MetricName: METRIC_NAMES.minCredentialSecondsLeft,
+      Dimensions: [{ Name: 'service', Value: METRICS_SERVICE }],
+      Statistic: 'Minimum',
+      Period: period,
+      EvaluationPeriods: 1,
+      DatapointsToAlarm: 1,
+      Threshold: CREDENTIAL_EXPIRY_WARNING_SECONDS,
+      ComparisonOperator: 'LessThanThreshold',
+      // Published only while some stored credential expires; a stopped function is the validity alarms'.
+      TreatMissingData: 'notBreaching',
       ...alarmActions(),
     },
   } as const;
@@ -709,9 +796,14 @@ export function fragmentsFor(config: Config, inputs: PackagingInputs): Packaging
     },
   };
   for (const kind of kinds) {
-    resources[`${kind === 'ecr' ? 'Ecr' : 'S3'}ValidityLowAlarm`] = validityAlarm(
-      kind,
-      intervals[kind],
+    const prefix = kind === 'ecr' ? 'Ecr' : 'S3';
+    resources[`${prefix}ValidityLowAlarm`] = validityAlarm(kind, intervals[kind], inputs);
+    resources[`${prefix}TargetsFailingAlarm`] = failingAlarm(kind, intervals[kind], inputs);
+  }
+  if (kinds.length > 0) {
+    // The longest interval in use: every window holds a run that reported the credentials.
+    resources.ClusterCredentialExpiringAlarm = credentialExpiryAlarm(
+      Math.max(...kinds.map((kind) => intervals[kind])),
       inputs,
     );
   }

@@ -5,12 +5,14 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { defaultAwsClients } from '../aws/clients.ts';
 import { secretsManagerKubeconfigs } from '../aws/kubeconfig-store.ts';
-import { dynamoLedger, LEDGER_TABLE_ENV, type LedgerRow } from '../aws/ledger.ts';
+import { dynamoLedger, LEDGER_TABLE_ENV, type LedgerState } from '../aws/ledger.ts';
+import { ALARM_TOPIC_ENV, snsNotifier } from '../aws/notifier.ts';
 import { loadConfig } from '../config/load.ts';
 import { CredCourierError } from '../errors.ts';
 import { KIND_IDS, type KindId } from '../kinds/kind.ts';
 import { describeFailure } from '../report/classify.ts';
 import { previewDelivery } from '../run/preview.ts';
+import { recordAndNotify } from '../run/record.ts';
 import { runDelivery } from '../run/run.ts';
 import type { RunResult } from '../run/types.ts';
 import { addCheckCommand } from './commands/check.ts';
@@ -67,25 +69,46 @@ function withCommonOptions(command: Command): Command {
 
 interface RunCommandOptions extends CommonOptions {
   readonly ledgerTable?: string;
+  readonly alarmTopic?: string;
 }
 
 /**
- * Records a run in the ledger. A ledger that cannot be written is reported on stderr; the run's own
- * result and exit code stand.
+ * Records a run in the ledger and notifies the transitions it recorded (this run is then the one that
+ * says them: the scheduled runs will not). A ledger that cannot be written, or a message not sent, is
+ * reported on stderr; the run's own result and exit code stand.
  */
-async function recordInLedger(table: string, result: RunResult, clusters: readonly string[]): Promise<void> {
-  try {
-    const rows = await dynamoLedger(table).record(result, clusters, new Date());
-    process.stderr.write(`ledger ${table}: recorded, ${rows.length} targets\n`);
-  } catch (error) {
-    process.stderr.write(`warning: ledger ${table} not updated: ${describeFailure(error)}\n`);
+async function recordInLedger(
+  table: string,
+  alarmTopic: string | undefined,
+  result: RunResult,
+  clusters: readonly string[],
+): Promise<void> {
+  const line = (prefix: string) => (message: string, attributes?: Record<string, unknown>) => {
+    const reason = attributes?.reason ? `: ${String(attributes.reason)}` : '';
+    const where = attributes?.cluster ? ` ${String(attributes.cluster)}` : '';
+    process.stderr.write(`${prefix}ledger ${table}:${where} ${message}${reason}\n`);
+  };
+  const recorded = await recordAndNotify(result, clusters, {
+    ledger: dynamoLedger(table),
+    ...(alarmTopic ? { notifier: snsNotifier(alarmTopic) } : {}),
+    now: () => new Date(),
+    logger: { info: () => {}, warn: line('warning: '), error: line('warning: ') },
+  });
+  if (!recorded.recorded) return;
+  process.stderr.write(
+    `ledger ${table}: recorded, ${recorded.targets} targets, ${recorded.notified.length} notifications sent\n`,
+  );
+  for (const notification of recorded.notNotified) {
+    process.stderr.write(
+      `warning: not notified (${alarmTopic ? 'publish failed' : `no --alarm-topic or $${ALARM_TOPIC_ENV}`}): ${notification.subject}\n`,
+    );
   }
 }
 
 /** The ledger's rows; a table that cannot be read (missing, no access) is bad input. */
-async function readLedger(table: string): Promise<LedgerRow[]> {
+async function readLedger(table: string): Promise<LedgerState> {
   try {
-    return await dynamoLedger(table).read();
+    return await dynamoLedger(table).readState();
   } catch (error) {
     throw new CredCourierError(`ledger ${table} unreadable: ${describeFailure(error)}`);
   }
@@ -116,6 +139,11 @@ export function buildProgram(): Command {
       `record the run in this DynamoDB delivery ledger (default: $${LEDGER_TABLE_ENV})`,
       DEFAULT_LEDGER_TABLE,
     )
+    .option(
+      '--alarm-topic <arn>',
+      `with --ledger-table: notify the transitions this run records to this SNS topic (default: $${ALARM_TOPIC_ENV})`,
+      process.env[ALARM_TOPIC_ENV],
+    )
     .action(async (options: RunCommandOptions) => {
       const config = await loadConfig(options.config);
       const aws = defaultAwsClients();
@@ -132,6 +160,7 @@ export function buildProgram(): Command {
       if (options.ledgerTable) {
         await recordInLedger(
           options.ledgerTable,
+          options.alarmTopic,
           result,
           config.clusters.map((c) => c.name),
         );
@@ -153,12 +182,13 @@ export function buildProgram(): Command {
     .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
     .addHelpText(
       'after',
-      '\nExit codes: 0 all targets fresh; 1 a target failed its last delivery or is past its expiry.',
+      '\nExit codes: 0 all targets fresh; 1 a target failed its last delivery or is past its expiry, or a cluster credential expires within 7 days.',
     )
     .action(async (options: { table?: string; output: OutputFormat }) => {
       if (!options.table)
         throw new CredCourierError(`no ledger table: pass --table or set ${LEDGER_TABLE_ENV}`);
-      const view = ledgerView(await readLedger(options.table), new Date());
+      const state = await readLedger(options.table);
+      const view = ledgerView(state.targets, new Date(), state.credentials);
       print(options.output, view, () => ledgerText(view));
       process.exitCode = view.ok ? EXIT.ok : EXIT.failed;
     });

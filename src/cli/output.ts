@@ -1,5 +1,9 @@
 /** How the CLI shows results: one progress line per cluster on stderr, a summary or JSON on stdout. */
 import {
+  CREDENTIAL_EXPIRY_WARNING_SECONDS,
+  type CredentialRow,
+  credentialAdvice,
+  credentialSecondsLeft,
   type FleetMetrics,
   fleetMetrics,
   type LedgerRow,
@@ -85,7 +89,18 @@ export interface LedgerView {
   readonly at: string;
   readonly kinds: FleetMetrics;
   readonly targets: readonly LedgerTarget[];
+  /** Per cluster, its stored kubeconfig's credential, when a run reported it. */
+  readonly credentials: readonly LedgerCredential[];
 }
+
+/** A cluster's credential with how it stands now, and what to do when it is close to expiry. */
+export type LedgerCredential = CredentialRow & {
+  /** Undefined when it never expires. */
+  readonly secondsLeft?: number;
+  readonly expiring: boolean;
+  /** Present when expiring. */
+  readonly todo?: string;
+};
 
 const byTarget = (a: LedgerRow, b: LedgerRow) =>
   a.cluster.localeCompare(b.cluster) ||
@@ -94,14 +109,47 @@ const byTarget = (a: LedgerRow, b: LedgerRow) =>
   a.secretName.localeCompare(b.secretName);
 
 /** The ledger's rows, sorted by cluster, kind and target, with each one's validity left at `now`. */
-export function ledgerView(rows: readonly LedgerRow[], now: Date): LedgerView {
+export function ledgerView(
+  rows: readonly LedgerRow[],
+  now: Date,
+  credentialRows: readonly CredentialRow[] = [],
+): LedgerView {
   const targets = [...rows].sort(byTarget).map((row) => ({ ...row, ...targetStatus(row, now) }));
+  const credentials = [...credentialRows]
+    .sort((a, b) => a.cluster.localeCompare(b.cluster))
+    .map((row): LedgerCredential => {
+      const left = credentialSecondsLeft(row, now);
+      const expiring = left !== undefined && left < CREDENTIAL_EXPIRY_WARNING_SECONDS;
+      return {
+        ...row,
+        ...(left !== undefined ? { secondsLeft: left } : {}),
+        expiring,
+        ...(expiring ? { todo: credentialAdvice(row) } : {}),
+      };
+    });
   return {
-    ok: targets.every((t) => !t.failed && !t.expired),
+    ok: targets.every((t) => !t.failed && !t.expired) && credentials.every((c) => !c.expiring),
     at: now.toISOString(),
     kinds: fleetMetrics(rows, now),
     targets,
+    credentials,
   };
+}
+
+/** A cluster's credential line: its kind, expiry, time left, and what to do when it is close to expiry. */
+function credentialText(credential: LedgerCredential): string {
+  const kind = credential.credentialKind;
+  if (credential.secondsLeft === undefined)
+    return `  credential ${kind}: never expires${kind === 'long-lived-token' ? ' (never renews either; a leak stays valid)' : ''}`;
+  const left =
+    credential.secondsLeft <= 0
+      ? `EXPIRED ${formatDuration(-credential.secondsLeft)} ago`
+      : `${formatDuration(credential.secondsLeft)} left${credential.expiring ? ' (EXPIRING)' : ''}`;
+  const renewal = credential.renewalFailureClass
+    ? `  renewal failing: ${credential.renewalFailureClass}`
+    : '';
+  const todo = credential.todo ? `\n    to do: ${credential.todo}` : '';
+  return `  credential ${kind}: expires ${credential.expiresAt}  ${left}${renewal}${todo}`;
 }
 
 /** A duration such as `11h 59m`, `4m 05s` or `-1h 05m` (negative: that long ago). */
@@ -132,8 +180,10 @@ function failureText(target: LedgerTarget): string {
 export function ledgerText(view: LedgerView): string {
   const failed = view.targets.filter((t) => t.failed).length;
   const expired = view.targets.filter((t) => t.expired).length;
+  const expiring = view.credentials.filter((c) => c.expiring).length;
   const lines = [
-    `${view.ok ? 'ok' : 'FAILED'}: ${view.targets.length} targets, ${failed} failed, ${expired} expired (at ${view.at})`,
+    `${view.ok ? 'ok' : 'FAILED'}: ${view.targets.length} targets, ${failed} failed, ${expired} expired (at ${view.at})` +
+      (expiring > 0 ? `; ${expiring} cluster credential(s) expiring` : ''),
   ];
   for (const [kind, state] of Object.entries(view.kinds)) {
     lines.push(
@@ -141,18 +191,27 @@ export function ledgerText(view: LedgerView): string {
         `${state.targetsAtRisk} at risk, ${state.targetsFailed} failed, ${state.targets} targets`,
     );
   }
-  let cluster: string | undefined;
-  for (const target of view.targets) {
-    if (target.cluster !== cluster) {
-      cluster = target.cluster;
-      lines.push(`${cluster}:`);
-    }
-    lines.push(
-      `  ${target.kind.padEnd(4)} ${target.namespace}/${target.secretName}  ` +
-        `last success ${target.lastSuccessAt ?? '-'}  expires ${target.expiresAt ?? '-'}  ` +
-        `${validityText(target)}${failureText(target)}`,
-    );
+  const credentials = new Map(view.credentials.map((c) => [c.cluster, c]));
+  const byCluster = new Map<string, LedgerTarget[]>();
+  for (const target of view.targets)
+    byCluster.set(target.cluster, [...(byCluster.get(target.cluster) ?? []), target]);
+  const clusters = [...new Set([...view.targets.map((t) => t.cluster), ...credentials.keys()])].sort((a, b) =>
+    a.localeCompare(b),
+  );
+  for (const cluster of clusters) {
+    lines.push(`${cluster}:`);
+    const credential = credentials.get(cluster);
+    if (credential) lines.push(credentialText(credential));
+    for (const target of byCluster.get(cluster) ?? []) pushTarget(lines, target);
   }
   if (view.targets.length === 0) lines.push('(the ledger is empty)');
   return lines.join('\n');
+}
+
+function pushTarget(lines: string[], target: LedgerTarget): void {
+  lines.push(
+    `  ${target.kind.padEnd(4)} ${target.namespace}/${target.secretName}  ` +
+      `last success ${target.lastSuccessAt ?? '-'}  expires ${target.expiresAt ?? '-'}  ` +
+      `${validityText(target)}${failureText(target)}`,
+  );
 }

@@ -5,7 +5,7 @@
  * shows its old credentials ageing until an alarm fires — before its workloads fail.
  */
 import type { KindId } from '../kinds/kind.ts';
-import type { ClusterResult, Failure, RunResult, SecretOutcome } from '../run/types.ts';
+import type { ClusterResult, CredentialState, Failure, RunResult, SecretOutcome } from '../run/types.ts';
 import type { FailureClass } from './classify.ts';
 
 /**
@@ -40,7 +40,16 @@ export interface LedgerRow {
   readonly lastFailureAt?: string;
   /** The run's scrubbed message: never secret material. */
   readonly lastFailureReason?: string;
+  /**
+   * The problem last recorded (and notified) for this target: `failing`, or `at-risk` (failing with less
+   * validity left than the kind's threshold); absent when healthy. Stored with the row so a transition is
+   * seen once, by the writer that records it.
+   */
+  readonly alert?: TargetAlert;
 }
+
+/** A target's problem, from least to most urgent. */
+export type TargetAlert = 'failing' | 'at-risk';
 
 /** What to write to the ledger after a run: rows to put (whole items) and target keys to delete. */
 export interface LedgerChanges {
@@ -155,7 +164,23 @@ export function mergeLedger(
     for (const key of changes.remove) remove.add(key);
   }
   for (const row of previous) if (!known.has(row.cluster)) remove.add(row.target);
-  return { put, remove: [...remove] };
+  return { put: put.map((row) => withAlert(row, now)), remove: [...remove] };
+}
+
+/** A target's problem at `now`: failing (its last delivery failed), and at risk when also short of validity. */
+export function targetAlert(
+  row: LedgerRow,
+  now: Date,
+  thresholds: ValidityThresholds = VALIDITY_THRESHOLDS_SECONDS,
+): TargetAlert | undefined {
+  if (row.consecutiveFailures === 0) return undefined;
+  return secondsLeft(row, now) < thresholds[row.kind] ? 'at-risk' : 'failing';
+}
+
+function withAlert(row: LedgerRow, now: Date): LedgerRow {
+  const { alert: _previous, ...rest } = row;
+  const alert = targetAlert(row, now);
+  return alert ? { ...rest, alert } : rest;
 }
 
 /** The ledger's rows once `changes` are written: what a reader sees next. */
@@ -233,4 +258,100 @@ export function fleetMetrics(
     };
   }
   return fleet;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The clusters' own credentials
+// ---------------------------------------------------------------------------------------------------
+
+/**
+ * Remaining validity of a stored cluster credential below which it is close to expiry: 7 days. A token
+ * renews itself well before (at a fraction of its lifetime); under 7 days, renewal has been failing for
+ * days, or the credential cannot renew itself (a client certificate): a person has a week to act.
+ */
+export const CREDENTIAL_EXPIRY_WARNING_SECONDS = 7 * 24 * 3600;
+
+/** One cluster's stored kubeconfig credential, as the ledger keeps it (an item beside its targets). */
+export interface CredentialRow {
+  /** Partition key: `cluster#<cluster>#credential` (target keys always hold a `/`, so they never collide). */
+  readonly target: string;
+  readonly record: 'credential';
+  readonly cluster: string;
+  readonly credentialKind: CredentialState['kind'];
+  /** When the stored credential stops working (ISO 8601); absent when it never expires. */
+  readonly expiresAt?: string;
+  /** When a run last reported it. */
+  readonly seenAt: string;
+  /** The last renewal that failed, and why (scrubbed); absent after a renewal or when none was due. */
+  readonly renewalFailureClass?: FailureClass;
+  readonly renewalFailureReason?: string;
+  /** `expiring` once notified as close to expiry; absent while it has more than the warning left. */
+  readonly alert?: 'expiring';
+}
+
+/** The ledger's key of a cluster's credential item. */
+export function credentialKey(cluster: string): string {
+  return `cluster#${cluster}#credential`;
+}
+
+/** Seconds a stored credential has left at `now`; undefined when it never expires. */
+export function credentialSecondsLeft(row: CredentialRow, now: Date): number | undefined {
+  if (!row.expiresAt) return undefined;
+  const expires = Date.parse(row.expiresAt);
+  return Number.isNaN(expires) ? 0 : Math.floor((expires - now.getTime()) / 1000);
+}
+
+/** What a cluster's credential needs from a person, in words. */
+export function credentialAdvice(row: CredentialRow): string {
+  return row.credentialKind === 'client-certificate'
+    ? `replace the client certificate in the stored kubeconfig and store it again (npx cred-courier register ${row.cluster} --kubeconfig <admin kubeconfig>)`
+    : `renewal is not keeping it fresh: npx cred-courier register ${row.cluster} --kubeconfig <admin kubeconfig> --rotate`;
+}
+
+/**
+ * What a run changes in the clusters' credential items: each cluster of the run that reported its
+ * credential gets its item put (the expiry, the last renewal failure, and `alert: expiring` under
+ * CREDENTIAL_EXPIRY_WARNING_SECONDS); items of clusters no longer in `knownClusters` leave the ledger.
+ * A cluster that did not report one (stopped before reading it) keeps its item as it was.
+ */
+export function mergeCredentials(
+  previous: readonly CredentialRow[],
+  result: RunResult,
+  knownClusters: readonly string[],
+  now: Date,
+): { readonly put: CredentialRow[]; readonly remove: string[] } {
+  const known = new Set(knownClusters);
+  const put: CredentialRow[] = [];
+  for (const cluster of result.clusters) {
+    const credential = cluster.credential;
+    if (!credential || !known.has(cluster.cluster)) continue;
+    const failure = credential.renewal?.outcome === 'failed' ? credential.renewal.failure : undefined;
+    const row: CredentialRow = {
+      target: credentialKey(cluster.cluster),
+      record: 'credential',
+      cluster: cluster.cluster,
+      credentialKind: credential.kind,
+      ...(credential.expiresAt ? { expiresAt: credential.expiresAt } : {}),
+      seenAt: now.toISOString(),
+      ...(failure
+        ? { renewalFailureClass: failure.failureClass, renewalFailureReason: failure.message }
+        : {}),
+    };
+    const left = credentialSecondsLeft(row, now);
+    put.push(
+      left !== undefined && left < CREDENTIAL_EXPIRY_WARNING_SECONDS ? { ...row, alert: 'expiring' } : row,
+    );
+  }
+  const remove = previous.filter((row) => !known.has(row.cluster)).map((row) => row.target);
+  return { put, remove };
+}
+
+/** The least validity left over the clusters' stored credentials that expire; undefined when none does. */
+export function minCredentialSecondsLeft(rows: readonly CredentialRow[], now: Date): number | undefined {
+  let least: number | undefined;
+  for (const row of rows) {
+    const left = credentialSecondsLeft(row, now);
+    if (left !== undefined) least = Math.min(least ?? Infinity, left);
+  }
+  return least;
 }

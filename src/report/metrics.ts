@@ -26,6 +26,11 @@ export const METRIC_NAMES = {
   delivered: 'Delivered',
   /** Per `Cluster` and `FailureClass`, Count: failed Secrets and prunes, and a failure that stopped the cluster. */
   failed: 'Failed',
+  /**
+   * No dimension but `service`, Seconds: the least validity left over the clusters' stored kubeconfig
+   * credentials (from the ledger); absent while none of them expires.
+   */
+  minCredentialSecondsLeft: 'MinCredentialSecondsLeft',
   /** No dimension but `service`, Milliseconds: the run's duration. */
   runDuration: 'RunDuration',
 } as const;
@@ -86,13 +91,22 @@ function publishFleetMetrics(metrics: Metrics, fleet: FleetMetrics): void {
 
 /**
  * Publishes a run's metrics: per cluster `Delivered` and `Failed` (by class), per kind the fleet's
- * validity, risk and failures (from the ledger; pass `{}` without one), the run's duration, and the
- * container's cold start (once per Metrics instance).
+ * validity, risk and failures (from the ledger; pass `{}` without one), the least validity of the
+ * clusters' own credentials (from the ledger, when one expires), the run's duration, and the container's
+ * cold start (once per Metrics instance).
  */
-export function publishRunMetrics(metrics: Metrics, result: RunResult, fleet: FleetMetrics): void {
+export function publishRunMetrics(
+  metrics: Metrics,
+  result: RunResult,
+  fleet: FleetMetrics,
+  minCredentialSecondsLeft?: number,
+): void {
   metrics.captureColdStartMetric();
   for (const cluster of result.clusters) publishClusterMetrics(metrics, cluster);
   publishFleetMetrics(metrics, fleet);
+  if (minCredentialSecondsLeft !== undefined) {
+    emit(metrics, {}, METRIC_NAMES.minCredentialSecondsLeft, MetricUnit.Seconds, minCredentialSecondsLeft);
+  }
   metrics.addMetric(METRIC_NAMES.runDuration, MetricUnit.Milliseconds, result.durationMs);
   metrics.publishStoredMetrics();
 }

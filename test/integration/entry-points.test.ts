@@ -111,7 +111,7 @@ describe.skipIf(!rig)(`Entry points on the rig${rig ? '' : ` (skipped: ${skipRea
     expect(unknownCluster.stderr).toContain('no cluster named nope');
   });
 
-  it('the Lambda handler delivers for a scheduled event, logs JSON lines naming the cluster, and ends in error when a cluster failed', async () => {
+  it('the Lambda handler delivers for a scheduled event, logs JSON lines naming the cluster, and succeeds when only a cluster failed', async () => {
     // Prepare
     process.env.CRED_COURIER_CONFIG = configFile;
     const lines: string[] = [];
@@ -133,19 +133,20 @@ describe.skipIf(!rig)(`Entry points on the rig${rig ? '' : ` (skipped: ${skipRea
 
     // Act
     let summary: unknown;
-    let failure: unknown;
+    let scheduled: unknown;
     try {
       summary = await handler({ clusters: [healthy.name], kinds: ['ecr'] }, context);
-      await handler({ 'detail-type': 'Scheduled Event', kinds: ['ecr'] }, context).catch((error: unknown) => {
-        failure = error;
-      });
+      scheduled = await handler({ 'detail-type': 'Scheduled Event', kinds: ['ecr'] }, context).catch(
+        (error: unknown) => error,
+      );
     } finally {
       for (const spy of spies) spy.mockRestore();
     }
 
     // Assess
     expect(summary).toMatchObject({ clusters: 1, clustersFailed: 0, secretsDelivered: 1 });
-    expect((failure as Error).name).toBe('DeliveryFailedError');
+    // One cluster of two failed: a successful invocation (the failure is the ledger's transition to notify).
+    expect(scheduled).toMatchObject({ clusters: 2, clustersFailed: 1, secretsDelivered: 1 });
     const records = lines
       .flatMap((chunk) => chunk.split('\n').filter(Boolean))
       .map((line) => JSON.parse(line) as Record<string, unknown>);

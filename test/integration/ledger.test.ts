@@ -2,7 +2,9 @@
  * The delivery ledger against moto's DynamoDB, over simulated runs (RunResult values built here, the
  * clock advancing an hour each run): a cluster that starts failing keeps its last success and expiry, its
  * credentials age in the published metrics until the ECR alarm threshold is crossed, and the EMF output
- * carries only the documented metrics and bounded dimensions.
+ * carries only the documented metrics and bounded dimensions. Overlapping writers lose no failure count
+ * and record each transition once; what reaches the alarm topic (moto SNS, read back through an SQS
+ * subscription) is one message per transition per cluster.
  */
 
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -14,14 +16,32 @@ import {
   DynamoDBClient,
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
+import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
+import {
+  CreateQueueCommand,
+  DeleteMessageCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { dynamoLedger } from '../../src/aws/ledger.ts';
+import { snsNotifier } from '../../src/aws/notifier.ts';
 import { main } from '../../src/cli/main.ts';
 import type { KindId } from '../../src/kinds/kind.ts';
 import { fleetMetrics, targetStatus, VALIDITY_THRESHOLDS_SECONDS } from '../../src/report/fleet.ts';
 import { createMetrics, METRIC_NAMES, publishRunMetrics } from '../../src/report/metrics.ts';
-import type { ClusterResult, Failure, RunResult, SecretOutcome } from '../../src/run/types.ts';
+import type { Transition } from '../../src/report/transitions.ts';
+import { recordAndNotify } from '../../src/run/record.ts';
+import type {
+  ClusterResult,
+  CredentialState,
+  Failure,
+  RunResult,
+  SecretOutcome,
+} from '../../src/run/types.ts';
 import { rig, skipReason, uniqueName, useRigAws } from './rig-context.ts';
 
 const HOUR = 3_600_000;
@@ -48,6 +68,42 @@ async function createLedgerTable(): Promise<string> {
   await waitUntilTableExists({ client, maxWaitTime: 30 }, { TableName: name });
   tables.push(name);
   return name;
+}
+
+/** An SNS topic with an SQS queue subscribed: what reaches the topic can be read back. */
+async function topicWithQueue(): Promise<{
+  topicArn: string;
+  received: () => Promise<{ subject: string; message: string }[]>;
+}> {
+  const sns = new SNSClient({});
+  const sqs = new SQSClient({});
+  const { TopicArn: topicArn } = await sns.send(new CreateTopicCommand({ Name: uniqueName('cc-alarms') }));
+  const { QueueUrl: queueUrl } = await sqs.send(
+    new CreateQueueCommand({ QueueName: uniqueName('cc-alarms') }),
+  );
+  const attributes = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }),
+  );
+  await sns.send(
+    new SubscribeCommand({ TopicArn: topicArn, Protocol: 'sqs', Endpoint: attributes.Attributes?.QueueArn }),
+  );
+  if (!topicArn || !queueUrl) throw new Error('moto created no topic or queue');
+  /** Every message delivered since the last call (SNS envelopes, unwrapped). */
+  async function received(): Promise<{ subject: string; message: string }[]> {
+    const messages: { subject: string; message: string }[] = [];
+    for (;;) {
+      const page = await sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
+      );
+      if (!page.Messages?.length) return messages;
+      for (const m of page.Messages) {
+        const envelope = JSON.parse(m.Body ?? '{}') as { Subject?: string; Message?: string };
+        messages.push({ subject: envelope.Subject ?? '', message: envelope.Message ?? '' });
+        await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: m.ReceiptHandle }));
+      }
+    }
+  }
+  return { topicArn, received };
 }
 
 const hoursAfter = (start: Date, hours: number) => new Date(start.getTime() + hours * HOUR);
@@ -281,7 +337,7 @@ describe.skipIf(!rig)(`Delivery ledger on moto${rig ? '' : ` (skipped: ${skipRea
     expect(stored.find((r) => r.kind === 's3')?.lastSuccessAt).toBe(T0.toISOString());
   });
 
-  it('writes more targets than one batch holds', async () => {
+  it('writes and removes more targets than it writes at once (16)', async () => {
     // Prepare
     const ledger = dynamoLedger(await createLedgerTable());
     const namespaces = Array.from({ length: 60 }, (_, i) => `ns-${i}`);
@@ -296,6 +352,171 @@ describe.skipIf(!rig)(`Delivery ledger on moto${rig ? '' : ` (skipped: ${skipRea
     expect(written).toHaveLength(60);
     expect(removed).toEqual([]);
     expect(afterRemoval).toEqual([]);
+  });
+
+  it('takes over items written before versions: the first conditional write expects no version', async () => {
+    // Prepare: an item as the previous release wrote it (no version attribute).
+    const table = await createLedgerTable();
+    const documents = DynamoDBDocumentClient.from(new DynamoDBClient({}));
+    await documents.send(
+      new PutCommand({
+        TableName: table,
+        Item: {
+          target: 'aks#ecr#a/ecr-creds',
+          cluster: 'aks',
+          kind: 'ecr',
+          namespace: 'a',
+          secretName: 'ecr-creds',
+          lastSuccessAt: T0.toISOString(),
+          expiresAt: new Date(T0.getTime() + ECR_TOKEN_LIFETIME).toISOString(),
+          consecutiveFailures: 2,
+        },
+      }),
+    );
+    const ledger = dynamoLedger(table);
+    const later = hoursAfter(T0, 1);
+
+    // Act
+    const { transitions } = await ledger.commit(
+      runResult([unreachableCluster('aks')], later),
+      ['aks'],
+      later,
+    );
+    const stored = await documents.send(
+      new GetCommand({ TableName: table, Key: { target: 'aks#ecr#a/ecr-creds' } }),
+    );
+
+    // Assess: counted on, versioned from now on, and its (never notified) failure notified once.
+    expect(stored.Item).toMatchObject({ consecutiveFailures: 3, version: 1, alert: 'failing' });
+    expect(transitions.map((t) => t.type)).toEqual(['failing']);
+  });
+
+  it('keeps every failure count of overlapping writers: N concurrent record() calls count N failures', async () => {
+    // Prepare: aks delivered once; then N runs (the two schedules and CLI runs) record its failure at once.
+    const N = 8;
+    const ledger = dynamoLedger(await createLedgerTable());
+    const namespaces = ['team-a', 'team-b', 'team-c'];
+    await ledger.record(runResult([healthyCluster('aks', namespaces, T0)], T0), ['aks'], T0);
+
+    // Act
+    await Promise.all(
+      Array.from({ length: N }, (_, i) => {
+        const now = new Date(T0.getTime() + HOUR + i * 1000);
+        return ledger.record(runResult([unreachableCluster('aks')], now), ['aks'], now);
+      }),
+    );
+    const rows = await ledger.read();
+
+    // Assess
+    expect(rows.map((r) => [r.target, r.consecutiveFailures]).sort()).toEqual(
+      namespaces.map((ns) => [`aks#ecr#${ns}/ecr-creds`, N]),
+    );
+  });
+
+  it('records each transition once among overlapping writers: the writer whose write moved it', async () => {
+    // Prepare
+    const N = 8;
+    const ledger = dynamoLedger(await createLedgerTable());
+    const namespaces = ['team-a', 'team-b', 'team-c'];
+    await ledger.commit(runResult([healthyCluster('aks', namespaces, T0)], T0), ['aks'], T0);
+    const concurrently = async (result: (now: Date) => RunResult, hour: number) => {
+      const records = await Promise.all(
+        Array.from({ length: N }, (_, i) => {
+          const now = new Date(T0.getTime() + hour * HOUR + i * 1000);
+          return ledger.commit(result(now), ['aks'], now);
+        }),
+      );
+      return records.flatMap((r) => r.transitions.map((t: Transition) => `${t.type} ${t.cluster}`)).sort();
+    };
+
+    // Act: N writers see aks fail; then N see it recover.
+    const failing = await concurrently(() => runResult([unreachableCluster('aks')], T0), 1);
+    const recovered = await concurrently(
+      (now) => runResult([healthyCluster('aks', namespaces, now)], now),
+      2,
+    );
+    const rows = await ledger.read();
+
+    // Assess: one transition per target each time, whichever writers won.
+    expect(failing).toEqual(namespaces.map(() => 'failing aks'));
+    expect(recovered).toEqual(namespaces.map(() => 'recovered aks'));
+    expect(rows.every((r) => r.consecutiveFailures === 0 && r.alert === undefined)).toBe(true);
+  });
+
+  it('sends to the alarm topic once per transition and cluster: failing, at risk, recovered, a second cluster, a credential expiring', async () => {
+    // Prepare: hourly ECR runs. aks (3 targets) answers 401 from hour 1 to hour 11; gke breaks at hour 6
+    // (while aks is still broken) and stays broken; k3s's client certificate has 6 days left from hour 0.
+    const ledger = dynamoLedger(await createLedgerTable());
+    const { topicArn, received } = await topicWithQueue();
+    const notifier = snsNotifier(topicArn);
+    const logger = { info: () => {}, warn: () => {}, error: () => {} };
+    const known = ['aks', 'gke', 'k3s'];
+    const certificate: CredentialState = {
+      kind: 'client-certificate',
+      expiresAt: new Date(T0.getTime() + 6 * 24 * HOUR).toISOString(),
+    };
+    const perRun: string[][] = [];
+    let leastCredential: number | undefined;
+
+    // Act
+    for (let hour = 0; hour <= 14; hour++) {
+      const now = hoursAfter(T0, hour);
+      const aks =
+        hour >= 1 && hour <= 11 ? unreachableCluster('aks') : healthyCluster('aks', ['a', 'b', 'c'], now);
+      const gke =
+        hour >= 6
+          ? unreachableCluster('gke', { failureClass: 'refused', message: 'ECONNREFUSED' })
+          : healthyCluster('gke', ['a'], now);
+      const k3s = { ...healthyCluster('k3s', ['a'], now), credential: certificate };
+      const recorded = await recordAndNotify(runResult([aks, gke, k3s], now), known, {
+        ledger,
+        notifier,
+        now: () => now,
+        logger,
+      });
+      leastCredential = recorded.minCredentialSecondsLeft;
+      perRun.push((await received()).map((m) => m.subject));
+    }
+
+    // Assess: aks starts failing at 1 and is at risk at 9 (12 h tokens, under 4 h left), recovers at 12.
+    const expected = perRun.map(() => [] as string[]);
+    expected[0] = ['cred-courier k3s: credential expiring'];
+    expected[1] = ['cred-courier aks: 3 failing'];
+    expected[6] = ['cred-courier gke: 1 failing'];
+    expected[9] = ['cred-courier aks: 3 at risk'];
+    expected[12] = ['cred-courier aks: 3 recovered'];
+    expected[14] = ['cred-courier gke: 1 at risk'];
+    expect(perRun).toEqual(expected);
+    expect(perRun.flat()).toHaveLength(6);
+    // The fleet's least credential validity (the MinCredentialSecondsLeft metric): k3s's, 6 days - 14 h.
+    expect(leastCredential).toBe((6 * 24 - 14) * 3600);
+  });
+
+  it('a notification that cannot be sent is logged and changes nothing about the record', async () => {
+    const ledger = dynamoLedger(await createLedgerTable());
+    const errors: string[] = [];
+    const logger = { info: () => {}, warn: () => {}, error: (message: string) => errors.push(message) };
+    const notifier = snsNotifier('arn:aws:sns:eu-west-1:123456789012:no-such-topic');
+    await recordAndNotify(runResult([healthyCluster('aks', ['a'], T0)], T0), ['aks'], {
+      ledger,
+      notifier,
+      now: () => T0,
+      logger,
+    });
+    const later = hoursAfter(T0, 1);
+
+    const recorded = await recordAndNotify(runResult([unreachableCluster('aks')], later), ['aks'], {
+      ledger,
+      notifier,
+      now: () => later,
+      logger,
+    });
+
+    expect(recorded.recorded).toBe(true);
+    expect(recorded.notified).toEqual([]);
+    expect(recorded.notNotified.map((n) => n.subject)).toEqual(['cred-courier aks: 1 failing']);
+    expect(errors).toEqual(['notification not sent']);
+    expect((await ledger.read())[0]).toMatchObject({ consecutiveFailures: 1, alert: 'failing' });
   });
 
   it('publishes only the documented metrics, with Kind, Cluster and FailureClass as the only dimensions', () => {
@@ -329,7 +550,7 @@ describe.skipIf(!rig)(`Delivery ledger on moto${rig ? '' : ` (skipped: ${skipRea
     vi.unstubAllEnvs();
 
     // Act
-    const { documents, text } = captureEmf(() => publishRunMetrics(metrics, result, fleet));
+    const { documents, text } = captureEmf(() => publishRunMetrics(metrics, result, fleet, 5 * 86_400));
 
     // Assess
     const metricNames = new Set(
@@ -344,6 +565,7 @@ describe.skipIf(!rig)(`Delivery ledger on moto${rig ? '' : ` (skipped: ${skipRea
       Delivered: 'Count',
       Failed: 'Count',
       MinSecondsOfValidityLeft: 'Seconds',
+      MinCredentialSecondsLeft: 'Seconds',
       TargetsAtRisk: 'Count',
       TargetsFailed: 'Count',
       RunDuration: 'Milliseconds',
@@ -419,7 +641,7 @@ describe.skipIf(!rig)(`Delivery ledger on moto${rig ? '' : ` (skipped: ${skipRea
     expect(missing.stderr).toMatch(/^error: ledger no-such-ledger unreadable: /);
   });
 
-  it('the Lambda handler records a failed run in the ledger and publishes its metrics before ending in error', async () => {
+  it('the Lambda handler records a run in which a cluster failed, notifies it, publishes its metrics and succeeds', async () => {
     // Prepare: one registered cluster whose kubeconfig secret does not exist, so it fails at once.
     const table = await createLedgerTable();
     const configFile = join(mkdtempSync(join(tmpdir(), 'cc-ledger-')), 'clusters.yaml');
@@ -435,14 +657,17 @@ describe.skipIf(!rig)(`Delivery ledger on moto${rig ? '' : ` (skipped: ${skipRea
       [cluster],
       earlier,
     );
+    const { topicArn, received } = await topicWithQueue();
     vi.stubEnv('CRED_COURIER_CONFIG', configFile);
     vi.stubEnv('CRED_COURIER_LEDGER_TABLE', table);
+    vi.stubEnv('CRED_COURIER_ALARM_TOPIC_ARN', topicArn);
     const { handler } = await import('../../functions/distribute.ts');
     const context = { getRemainingTimeInMillis: () => 60_000 } as unknown as Context;
 
     // Act
     const recorded = await captureOutput(() => handler({ kinds: ['ecr'] }, context));
     vi.stubEnv('CRED_COURIER_LEDGER_TABLE', 'no-such-ledger');
+    const notifications = await received();
     const unrecorded = await captureOutput(() => handler({ kinds: ['ecr'] }, context));
     vi.unstubAllEnvs();
 
@@ -456,8 +681,11 @@ describe.skipIf(!rig)(`Delivery ledger on moto${rig ? '' : ` (skipped: ${skipRea
     });
     const documents = (lines: string[]) =>
       lines.map((line) => JSON.parse(line) as EmfDocument).filter((d) => d._aws !== undefined);
+    // One cluster failing is the notification's business, not the invocation's: no error, no dead letter.
+    expect(notifications.map((n) => n.subject)).toEqual([`cred-courier ${cluster}: 1 at risk`]);
+    expect(notifications[0]?.message).toContain('failure class: kubeconfig');
     for (const { value, lines } of [recorded, unrecorded]) {
-      expect((value as Error).name).toBe('DeliveryFailedError');
+      expect(value).toMatchObject({ clusters: 1, clustersFailed: 1 });
       expect(metricValue(documents(lines), 'Failed', { Cluster: cluster, FailureClass: 'kubeconfig' })).toBe(
         1,
       );
@@ -472,5 +700,44 @@ describe.skipIf(!rig)(`Delivery ledger on moto${rig ? '' : ` (skipped: ${skipRea
     expect(
       metricValue(documents(unrecorded.lines), 'MinSecondsOfValidityLeft', { Kind: 'ecr' }),
     ).toBeUndefined();
+  });
+
+  it('the Lambda handler ends in error when the run could not work at all: every cluster failed reading its kubeconfig', async () => {
+    // Prepare: two registered clusters, neither kubeconfig secret readable (one cause outside the clusters).
+    const table = await createLedgerTable();
+    const configFile = join(mkdtempSync(join(tmpdir(), 'cc-ledger-')), 'clusters.yaml');
+    const names = [uniqueName('lost'), uniqueName('lost')];
+    writeFileSync(
+      configFile,
+      `clusters:\n${names
+        .map(
+          (name) =>
+            `  - name: ${name}\n    kubeconfigSecret: cred-courier/test/${name}-missing\n` +
+            '    namespaces: { names: [team-a] }\n    ecr: { secretName: ecr-pull, registries: [{ region: eu-west-1 }] }\n',
+        )
+        .join('')}`,
+    );
+    vi.stubEnv('CRED_COURIER_CONFIG', configFile);
+    vi.stubEnv('CRED_COURIER_LEDGER_TABLE', table);
+    // A fresh module: the handler reads its registration file once per container.
+    vi.resetModules();
+    const { handler } = await import('../../functions/distribute.ts');
+    const context = { getRemainingTimeInMillis: () => 60_000 } as unknown as Context;
+
+    // Act
+    const { value, lines } = await captureOutput(() => handler({ kinds: ['ecr'] }, context));
+    vi.unstubAllEnvs();
+
+    // Assess: the error names the cause; the metrics were published before it.
+    expect((value as Error).name).toBe('DeliveryFailedError');
+    expect((value as Error).message).toMatch(
+      /^delivery could not work: every cluster \(2\) failed with kubeconfig/,
+    );
+    const documents = lines
+      .map((line) => JSON.parse(line) as EmfDocument)
+      .filter((d) => d._aws !== undefined);
+    for (const name of names) {
+      expect(metricValue(documents, 'Failed', { Cluster: name, FailureClass: 'kubeconfig' })).toBe(1);
+    }
   });
 });

@@ -137,8 +137,13 @@ describe('the function role', () => {
         'ecr:GetDownloadUrlForLayer',
         'secretsmanager:GetSecretValue',
         'sts:AssumeRole',
-        'dynamodb:BatchWriteItem',
+        'dynamodb:DeleteItem',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
         'dynamodb:Scan',
+        'sns:Publish',
+        'kms:Decrypt',
+        'kms:GenerateDataKey*',
         // The on-failure destination, added by the framework.
         'sqs:SendMessage',
       ].sort(),
@@ -149,8 +154,9 @@ describe('the function role', () => {
 
   it('grants each statement exactly the actions the code sends: an extra action in any statement fails', () => {
     // The commands the Lambda's code path sends, per statement: GetAuthorizationToken (src/kinds/ecr),
-    // GetSecretValue (src/aws/kubeconfig-store.ts), AssumeRole (src/aws/assume-role.ts), Scan and
-    // BatchWrite (src/aws/ledger.ts); pulls are the clusters' own use of the function's tokens. The
+    // GetSecretValue (src/aws/kubeconfig-store.ts), AssumeRole (src/aws/assume-role.ts), Scan, Get,
+    // Put and Delete (src/aws/ledger.ts), Publish (src/aws/notifier.ts) with the topic key's data-key
+    // calls SNS makes for it; pulls are the clusters' own use of the function's tokens. The
     // statements without a Sid are the framework's: logs and the on-failure destination.
     const bySid = statements().map((s) => [s.Sid ?? `framework ${actionsOf(s)[0]}`, actionsOf(s).sort()]);
     expect(Object.fromEntries(bySid)).toEqual({
@@ -162,12 +168,14 @@ describe('the function role', () => {
       ],
       ReadKubeconfigs: ['secretsmanager:GetSecretValue'],
       AssumeMintingRoles: ['sts:AssumeRole'],
-      DeliveryLedger: ['dynamodb:BatchWriteItem', 'dynamodb:Scan'],
+      DeliveryLedger: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Scan'],
+      NotifyTransitions: ['sns:Publish'],
+      EncryptForTheAlarmTopic: ['kms:Decrypt', 'kms:GenerateDataKey*'],
       'framework logs:CreateLogStream': ['logs:CreateLogStream'],
       'framework logs:PutLogEvents': ['logs:PutLogEvents'],
       'framework sqs:SendMessage': ['sqs:SendMessage'],
     });
-    expect(bySid).toHaveLength(8);
+    expect(bySid).toHaveLength(10);
   });
 
   it("writes logs only to the function's own log group", () => {
@@ -224,6 +232,25 @@ describe('the function role', () => {
     expect(ledger.map((s) => s.Resource)).toEqual([{ 'Fn::GetAtt': ['LedgerTable', 'Arn'] }]);
     const sqs = statements().filter((s) => actionsOf(s).includes('sqs:SendMessage'));
     expect(sqs.map((s) => s.Resource)).toEqual([{ 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] }]);
+  });
+
+  it("publishes only to the alarm topic, and uses the topic's key only through SNS in its region", () => {
+    const sns = statements().filter((s) => actionsOf(s).some((a) => a.startsWith('sns:')));
+    expect(sns.map((s) => [actionsOf(s), s.Resource])).toEqual([[['sns:Publish'], { Ref: 'AlarmTopic' }]]);
+    const kms = statements().filter((s) => actionsOf(s).some((a) => a.startsWith('kms:')));
+    expect(kms).toEqual([
+      {
+        Sid: 'EncryptForTheAlarmTopic',
+        Effect: 'Allow',
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        Resource: { 'Fn::GetAtt': ['AlarmTopicKey', 'Arn'] },
+        Condition: { StringEquals: { 'kms:ViaService': sub(`sns.\${AWS::Region}.amazonaws.com`) } },
+      },
+    ]);
+    const environment = props(template.Resources.DistributeLambdaFunction).Environment as {
+      Variables: Record<string, unknown>;
+    };
+    expect(environment.Variables.CRED_COURIER_ALARM_TOPIC_ARN).toEqual({ Ref: 'AlarmTopic' });
   });
 
   it('is the derivation of scripts/serverless-config.ts, statement for statement', () => {
@@ -312,9 +339,57 @@ describe('alarms and dashboard', () => {
       'Fn::GetAtt': ['AlarmTopicKey', 'Arn'],
     });
     for (const [, alarm] of alarms()) expect(alarm.Properties.AlarmActions).toEqual([{ Ref: 'AlarmTopic' }]);
-    // No per-cluster alarms and no email subscription unless asked for.
-    expect(alarms()).toHaveLength(6);
+    // No per-cluster alarms and no email subscription unless asked for: errors, throttles, duration, dead
+    // letters, validity and failing per kind (2 + 2), the credential expiry.
+    expect(alarms()).toHaveLength(9);
     expect(resourcesOfType(template, 'AWS::SNS::Subscription')).toEqual([]);
+  });
+
+  it('has one failing-targets alarm per kind on TargetsFailed >= 1, whatever the number of clusters', () => {
+    const failing = alarms().filter(([, alarm]) => alarm.Properties.MetricName === 'TargetsFailed');
+    expect(failing.map(([id]) => id).sort()).toEqual(['EcrTargetsFailingAlarm', 'S3TargetsFailingAlarm']);
+    for (const [, alarm] of failing) {
+      expect(alarm.Properties).toMatchObject({
+        Namespace: 'CredCourier',
+        Statistic: 'Maximum',
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+        Dimensions: [
+          { Name: 'service', Value: 'cred-courier' },
+          { Name: 'Kind', Value: kindOf(alarm) },
+        ],
+      });
+      const description = (alarm.Properties.AlarmDescription as { 'Fn::Sub': string })['Fn::Sub'];
+      expect(description).toContain('notified once');
+    }
+  });
+
+  it("has one alarm on the least validity of the clusters' own credentials, under 7 days", () => {
+    const credential = alarms().filter(
+      ([, alarm]) => alarm.Properties.MetricName === 'MinCredentialSecondsLeft',
+    );
+    expect(credential.map(([id]) => id)).toEqual(['ClusterCredentialExpiringAlarm']);
+    expect(credential[0]?.[1].Properties).toMatchObject({
+      Namespace: 'CredCourier',
+      Statistic: 'Minimum',
+      Threshold: 7 * 24 * 3600,
+      ComparisonOperator: 'LessThanThreshold',
+      Dimensions: [{ Name: 'service', Value: 'cred-courier' }],
+    });
+  });
+
+  it('says the Errors and dead-letter alarms are for runs that could not work at all', () => {
+    const byMetric = new Map(alarms().map(([, alarm]) => [alarm.Properties.MetricName, alarm.Properties]));
+    for (const metric of ['Errors', 'ApproximateNumberOfMessagesVisible']) {
+      const description = (byMetric.get(metric)?.AlarmDescription as { 'Fn::Sub': string } | undefined)?.[
+        'Fn::Sub'
+      ];
+      expect(description).toContain('could not work at all');
+      expect(description).toContain('every mint failed');
+      expect(description).toMatch(/only some clusters failed/);
+      expect(description).not.toContain('some cluster failed, or');
+    }
   });
 
   it('draws deliveries and failures per cluster with SEARCH, and validity per kind', () => {
@@ -420,6 +495,70 @@ describe('the alarm topic key', () => {
 
   it('refuses cloudwatch.amazonaws.com without a source account and alarm', async () => {
     expect(await decide('kms:GenerateDataKey', {})).toBe('ImplicitlyDenied');
+  });
+
+  /** The function role's own statements (identity policy) for a request from the function's role. */
+  const decideAsFunction = async (action: string, resource: string, context: Record<string, string>) => {
+    const role = props(template.Resources.IamRoleLambdaExecution);
+    const [policy] = role.Policies as { PolicyDocument: unknown }[];
+    const response = await runSimulation(
+      {
+        request: {
+          principal: 'arn:aws:iam::111122223333:role/cred-courier-dev-eu-west-1-lambdaRole',
+          action,
+          resource: { resource, accountId: DEPLOYED['AWS::AccountId'] },
+          contextVariables: context,
+        },
+        identityPolicies: [
+          { name: 'function', policy: withoutUnresolvable(resolvedPolicy(policy?.PolicyDocument)) as never },
+        ],
+        // KMS needs the key policy too: its account statement delegates to the role's own policy.
+        ...(resource === KEY_ARN
+          ? { resourcePolicy: resolved(props(template.Resources.AlarmTopicKey).KeyPolicy) as never }
+          : {}),
+        serviceControlPolicies: [],
+        resourceControlPolicies: [],
+      },
+      {},
+    );
+    if (response.resultType !== 'single') throw new Error(`iam-simulate: ${JSON.stringify(response)}`);
+    return response.overallResult;
+  };
+  const TOPIC_ARN = 'arn:aws:sns:eu-west-1:111122223333:cred-courier-dev-AlarmTopic-ABC';
+  /** The function policy with the key and topic references resolved for the deployment above. */
+  const resolvedPolicy = (policy: unknown): unknown =>
+    JSON.parse(
+      JSON.stringify(policy)
+        .replaceAll('{"Fn::GetAtt":["AlarmTopicKey","Arn"]}', JSON.stringify(KEY_ARN))
+        .replaceAll('{"Ref":"AlarmTopic"}', JSON.stringify(TOPIC_ARN)),
+    );
+  /** Statements whose resources still hold other intrinsics (log group, table) are not under test here. */
+  const withoutUnresolvable = (policy: unknown): unknown => {
+    const document = policy as { Statement: { Resource: unknown }[] };
+    const statements = document.Statement.filter((s) => !JSON.stringify(s.Resource).includes('Fn::')).map(
+      (s) => resolved(s) as { Resource: unknown },
+    );
+    return { ...document, Statement: statements };
+  };
+
+  it.each([
+    { via: 'sns.eu-west-1.amazonaws.com', expected: 'Allowed' },
+    { via: 'sns.us-east-1.amazonaws.com', expected: 'ImplicitlyDenied' },
+    { via: 's3.eu-west-1.amazonaws.com', expected: 'ImplicitlyDenied' },
+  ])("lets the function's role use the topic key via $via: $expected", async ({ via, expected }) => {
+    for (const action of ['kms:GenerateDataKey', 'kms:Decrypt']) {
+      expect(await decideAsFunction(action, KEY_ARN, { 'kms:ViaService': via }), action).toBe(expected);
+    }
+    expect(await decideAsFunction('kms:Encrypt', KEY_ARN, { 'kms:ViaService': via })).toBe(
+      'ImplicitlyDenied',
+    );
+  });
+
+  it("lets the function's role publish to the alarm topic and no other", async () => {
+    expect(await decideAsFunction('sns:Publish', TOPIC_ARN, {})).toBe('Allowed');
+    expect(
+      await decideAsFunction('sns:Publish', 'arn:aws:sns:eu-west-1:111122223333:someone-elses-topic', {}),
+    ).toBe('ImplicitlyDenied');
   });
 });
 

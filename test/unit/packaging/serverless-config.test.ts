@@ -106,6 +106,8 @@ describe('functionRoleStatements', () => {
       'ReadKubeconfigs',
       'AssumeMintingRoles',
       'DeliveryLedger',
+      'NotifyTransitions',
+      'EncryptForTheAlarmTopic',
     ]);
     const roles = statements.find((s) => s.Sid === 'AssumeMintingRoles')?.Resource;
     expect(roles).toEqual([...new Set(roles as string[])]);
@@ -118,7 +120,12 @@ describe('functionRoleStatements', () => {
       'clusters:\n  - name: a\n    kubeconfigSecret: k/a\n    namespaces:\n      names: [x]\n',
       'plain.yaml',
     );
-    expect(functionRoleStatements(config).map((s) => s.Sid)).toEqual(['ReadKubeconfigs', 'DeliveryLedger']);
+    expect(functionRoleStatements(config).map((s) => s.Sid)).toEqual([
+      'ReadKubeconfigs',
+      'DeliveryLedger',
+      'NotifyTransitions',
+      'EncryptForTheAlarmTopic',
+    ]);
   });
 });
 

@@ -147,6 +147,8 @@ describe('Function: mergeLedger', () => {
         lastFailureClass: 'forbidden',
         lastFailureAt: NOW.toISOString(),
         lastFailureReason: 'HTTP 403: secrets is forbidden',
+        // The problem now recorded for the target (11 h left: failing, not yet at risk).
+        alert: 'failing',
       },
     ]);
   });
@@ -208,6 +210,7 @@ describe('Function: mergeLedger', () => {
       lastFailureClass: 'unauthorized',
       lastFailureAt: NOW.toISOString(),
       lastFailureReason: 'HTTP 401',
+      alert: 'failing',
     });
     expect(written.get('aks#ecr#team-b/ecr-pull')?.consecutiveFailures).toBe(3);
     expect(written.get('aks#ecr#team-b/ecr-pull')?.expiresAt).toBe(previous[1]?.expiresAt);
