@@ -61,10 +61,27 @@ export function showValue(value: unknown): string {
  */
 export function quote(text: string, maxChars = MAX_SHOWN_CHARS): string {
   const cut = text.length > maxChars ? `${text.slice(0, maxChars)}…` : text;
-  return JSON.stringify(cut).replace(
-    /[\u007f-\u009f\u00ad\u061c\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
+  return escapeInvisible(JSON.stringify(cut));
+}
+
+/** The invisible characters JSON leaves raw: DEL, C1 and bidi controls, zero-width spaces, line separators. */
+const INVISIBLE = /[\u007f-\u009f\u00ad\u061c\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]/g;
+/** C0 controls (line breaks, carriage return, ESC, …) and the invisible characters above. */
+const CONTROL_OR_INVISIBLE = new RegExp(`[\\u0000-\\u001f${INVISIBLE.source.slice(1, -1)}]`, 'g');
+
+const unicodeEscape = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+
+function escapeInvisible(text: string): string {
+  return text.replace(INVISIBLE, unicodeEscape);
+}
+
+/**
+ * `text` on one line with nothing a terminal acts on: every control, bidi and invisible character as a
+ * `\uXXXX` escape, everything else (quotes included) as it is. For text someone else wrote (an
+ * apiserver's message) that goes into log lines and CLI output.
+ */
+export function printable(text: string): string {
+  return text.replace(CONTROL_OR_INVISIBLE, unicodeEscape);
 }
 
 interface IssueInput {

@@ -118,6 +118,12 @@ export function parseKubeconfig(cluster: ClusterSpec, text: string): ParsedKubec
     fail(
       'cluster.server holds a user name or password (user:password@host); put the credential in users[].user',
     );
+  // client-node appends each request's path to the server as text: after a `?` or `#` the path would be
+  // query or dropped, so requests would not go where they say (and a query could carry a credential).
+  if (url?.search || url?.hash || /[?#]/.test(server as string))
+    fail(
+      'cluster.server holds a query or fragment (? or #); point it at the apiserver itself (a path prefix is fine)',
+    );
   if (c['certificate-authority'] !== undefined) {
     fail('cluster.certificate-authority refers to a file; embed it as certificate-authority-data');
   }

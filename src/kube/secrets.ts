@@ -124,6 +124,10 @@ async function takeOverUnlabelled(
   }
   const labels = existing.metadata?.labels ?? {};
   const installation = labels[LABELS.installation];
+  // Every ownership test of the patch holds on this Secret: the apiserver refused the patch for another
+  // reason (an admission policy or webhook, a validation), which is what the operator must see.
+  if (installation === owner.installation && isOwnedBy(labels, owner) && existing.type === manifest.type)
+    throw refusal;
   const legacy = installation === undefined && isOwnedBy(labels, owner) && existing.type === manifest.type;
   if (legacy && existing.metadata?.uid && existing.metadata.resourceVersion) {
     try {

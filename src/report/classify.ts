@@ -4,6 +4,7 @@
  * a metric dimension.
  */
 import { ApiException } from '@kubernetes/client-node';
+import { printable } from '../config/schema.ts';
 import {
   ConfigError,
   CredCourierError,
@@ -133,19 +134,23 @@ export const MAX_DESCRIPTION_CHARACTERS = 500;
 /**
  * A one-line description safe to log: the class, the HTTP status or socket code, the server's reason.
  * Scrubbed by `redactor` before it is cut, so a secret the cut would split is replaced whole, never left
- * as a fragment the redactor no longer recognises. Without a redactor only for errors that cannot hold
- * secret material (e.g. the ledger's own AWS errors).
+ * as a fragment the redactor no longer recognises; text the project did not write then has its control
+ * and bidi characters escaped (after the scrub, which knows secrets as written), so an apiserver's or an
+ * admission webhook's message cannot erase or forge lines of the CLI's output. Without a redactor only
+ * for errors that cannot hold secret material (e.g. the ledger's own AWS errors).
  */
 export function describeFailure(error: unknown, redactor?: Pick<Redactor, 'scrub'>): string {
-  const text = fullDescription(error);
-  return (redactor ? redactor.scrub(text) : text).slice(0, MAX_DESCRIPTION_CHARACTERS);
+  const { own, foreign } = fullDescription(error);
+  const scrub = (text: string) => (redactor ? redactor.scrub(text) : text);
+  return (scrub(own) + printable(scrub(foreign))).slice(0, MAX_DESCRIPTION_CHARACTERS);
 }
 
-function fullDescription(error: unknown): string {
+/** The description: `own` is the project's words, `foreign` what a server or library said. */
+function fullDescription(error: unknown): { own: string; foreign: string } {
   for (const item of causes(error)) {
     // The project's own errors say what happened in its terms (a foreign Secret, a missing namespace);
     // the HTTP error under them would only say what the apiserver answered.
-    if (item instanceof CredCourierError) return item.message;
+    if (item instanceof CredCourierError) return { own: item.message, foreign: '' };
     if (item instanceof ApiException) {
       let reason = '';
       try {
@@ -154,10 +159,11 @@ function fullDescription(error: unknown): string {
       } catch {
         // 401s come without a JSON body
       }
-      return `HTTP ${item.code}${reason}`;
+      return { own: `HTTP ${item.code}`, foreign: reason };
     }
     const code = (item as { code?: unknown }).code;
-    if (item instanceof Error && typeof code === 'string') return `${code}: ${item.message}`;
+    if (item instanceof Error && typeof code === 'string')
+      return { own: '', foreign: `${code}: ${item.message}` };
   }
-  return error instanceof Error ? error.message : String(error);
+  return { own: '', foreign: error instanceof Error ? error.message : String(error) };
 }

@@ -244,6 +244,20 @@ describe('Function: parseKubeconfig', () => {
         field: /cluster\.server must use https/,
       },
       {
+        what: 'a server with a query (it would swallow every request path, and may carry a credential)',
+        change: ({ cluster }) => {
+          cluster.server = `https://10.0.0.1:6443/?access_token=${TOKEN}`;
+        },
+        field: /cluster\.server holds a query or fragment/,
+      },
+      {
+        what: 'a server with a fragment (every request would go to the server URL itself)',
+        change: ({ cluster }) => {
+          cluster.server = 'https://10.0.0.1:6443/api/v1/namespaces/kube-system/secrets/x#';
+        },
+        field: /cluster\.server holds a query or fragment/,
+      },
+      {
         what: 'a server that is not a URL',
         change: ({ cluster }) => {
           cluster.server = 'not a url';

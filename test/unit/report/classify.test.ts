@@ -17,6 +17,7 @@ import {
   isTransient,
   retryAfterSeconds,
 } from '../../../src/report/classify.ts';
+import { Redactor } from '../../../src/report/redact.ts';
 
 function apiException(
   code: number,
@@ -408,5 +409,73 @@ describe('Function: describeFailure', () => {
     // Assess
     expect(description).toHaveLength(500);
     expect(description.startsWith('HTTP 422: xxx')).toBe(true);
+  });
+
+  it.each([
+    ['a line break and a forged line', 'denied\n✓ b: 2 delivered', 'denied\\u000a✓ b: 2 delivered'],
+    [
+      'a carriage return and terminal escapes',
+      'denied\r\u001b[2K\u001b[1Aok',
+      'denied\\u000d\\u001b[2K\\u001b[1Aok',
+    ],
+    [
+      'a bidi override and a line separator',
+      'denied \u202egnp.exe\u2028ok',
+      'denied \\u202egnp.exe\\u2028ok',
+    ],
+    ['DEL and a C1 control', 'denied\u007f\u009bok', 'denied\\u007f\\u009bok'],
+  ])("escapes %s in the apiserver's message, keeping its quotes", (_, message, shown) => {
+    // Prepare: a message an admission policy or webhook anyone on the cluster wrote.
+    const error = apiException(
+      422,
+      JSON.stringify({ message: `secrets "ecr-pull" is forbidden: ${message}` }),
+    );
+
+    // Act
+    const description = describeFailure(error);
+
+    // Assess
+    expect(description).toBe(`HTTP 422: secrets "ecr-pull" is forbidden: ${shown}`);
+  });
+
+  it('escapes control characters in a socket error message too', () => {
+    // Prepare
+    const error = fetchFailure(
+      'ERR_TLS_CERT_ALTNAME_INVALID',
+      "Host: a. is not in the cert's altnames: DNS:x\r\u001b[2K",
+    );
+
+    // Act
+    const description = describeFailure(error);
+
+    // Assess
+    expect(description).toBe(
+      "ERR_TLS_CERT_ALTNAME_INVALID: Host: a. is not in the cert's altnames: DNS:x\\u000d\\u001b[2K",
+    );
+  });
+
+  it('scrubs a secret that holds line breaks (a PEM key) before escaping, so no line of it survives', () => {
+    // Prepare
+    const key = `-----BEGIN PRIVATE KEY-----\n${'A'.repeat(64)}\n${'B'.repeat(64)}\n-----END PRIVATE KEY-----`;
+    const redactor = new Redactor();
+    redactor.add(key);
+    const error = apiException(422, JSON.stringify({ message: `echoed: ${key}` }));
+
+    // Act
+    const description = describeFailure(error, redactor);
+
+    // Assess
+    expect(description).toBe('HTTP 422: echoed: [redacted]');
+  });
+
+  it("keeps the project's own messages as written", () => {
+    // Prepare
+    const error = new KubeconfigError('a', 'line one\nline two');
+
+    // Act
+    const description = describeFailure(error);
+
+    // Assess
+    expect(description).toBe('cluster a: kubeconfig: line one\nline two');
   });
 });
