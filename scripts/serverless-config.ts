@@ -247,7 +247,8 @@ export function secretResource(reference: string): Cfn {
 
 /**
  * The function role's statements, from the file alone:
- * - kubeconfig secrets it names: `secretsmanager:GetSecretValue`;
+ * - kubeconfig secrets it names: `secretsmanager:GetSecretValue`; and, to renew their tokens
+ *   (src/run/renew.ts), `secretsmanager:DescribeSecret` (the ownership tags) and `PutSecretValue`;
  * - roles it names (ECR registries and S3 grants): `sts:AssumeRole`;
  * - the delivery ledger: Scan and BatchWriteItem (the only commands src/aws/ledger.ts sends), on its table;
  * - only when some registry has no `roleArn` (its token is minted as the function itself):
@@ -290,6 +291,13 @@ export function functionRoleStatements(config: Config): IamStatement[] {
     Sid: 'ReadKubeconfigs',
     Effect: 'Allow',
     Action: ['secretsmanager:GetSecretValue'],
+    Resource: secrets,
+  });
+  statements.push({
+    Sid: 'RenewKubeconfigs',
+    Effect: 'Allow',
+    // src/aws/kubeconfig-writer.ts putRenewedKubeconfig: DescribeSecret (owned?) then PutSecretValue.
+    Action: ['secretsmanager:DescribeSecret', 'secretsmanager:PutSecretValue'],
     Resource: secrets,
   });
   if (roles.length > 0) {
