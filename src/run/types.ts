@@ -38,6 +38,18 @@ export interface ClusterResult {
   readonly warnings: readonly string[];
   readonly kubeRequests: number;
   readonly durationMs: number;
+  /** The stored kubeconfig's own credential: when it expires, and this run's renewal of it. */
+  readonly credential?: CredentialState;
+}
+
+/** What the stored kubeconfig authenticates with, and until when. */
+export interface CredentialState {
+  /** `token`: a JWT with an expiry; `long-lived-token`: a token that never expires; `client-certificate`. */
+  readonly kind: 'token' | 'long-lived-token' | 'client-certificate';
+  /** When it stops working (JWT `exp`, certificate `notAfter`; after a renewal, the new token's); absent when never. */
+  readonly expiresAt?: string;
+  /** This run's renewal, when one was due. */
+  readonly renewal?: { readonly outcome: 'renewed' | 'failed'; readonly failure?: Failure };
 }
 
 export interface MintOutcome {
