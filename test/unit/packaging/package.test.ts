@@ -226,7 +226,7 @@ describe('the function role', () => {
       'cred-courier/clusters/gke-prod-x-AbC123',
       'ImplicitlyDenied',
     ],
-  ])('under the IAM oracle, PutSecretValue on %s is %s', async (_name, secret, expected) => {
+  ])('under the IAM oracle, PutSecretValue on %s (%s) is %s', async (_name, secret, expected) => {
     const account = '111122223333';
     const region = 'eu-west-1';
     const resolve = (value: unknown): unknown =>
