@@ -202,13 +202,16 @@ export function renewalRequestToken(secretId: string, previousVersionId: string)
 /** Another run renewed the same version first: its version is current, this run's token is unused. */
 export class ConcurrentRenewalError extends CredCourierError {
   readonly secretId: string;
-  constructor(secretId: string, options?: ErrorOptions) {
+  /** The version both runs meant to create (the ClientRequestToken): the other run's, if it is current. */
+  readonly versionId: string;
+  constructor(secretId: string, versionId: string, options?: ErrorOptions) {
     super(
       `Secrets Manager: ${secretId} was renewed by another run at the same time; its version is current and this run's new token is not stored`,
       options,
     );
     this.name = 'ConcurrentRenewalError';
     this.secretId = secretId;
+    this.versionId = versionId;
   }
 }
 
@@ -240,7 +243,7 @@ export async function putRenewedKubeconfig(
     return { versionId: response.VersionId ?? token };
   } catch (error) {
     if (errorName(error) === 'ResourceExistsException')
-      throw new ConcurrentRenewalError(secretId, { cause: error });
+      throw new ConcurrentRenewalError(secretId, token, { cause: error });
     throw new CredCourierError(
       `Secrets Manager: cannot store a new version of ${secretId}: ${awsErrorSummary(error)}`,
       { cause: error },

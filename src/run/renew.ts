@@ -91,7 +91,7 @@ export async function renewStoredToken(
     return { kind: 'token', expiresAt: renewed.expiresAt, renewal: { outcome: 'renewed' } };
   } catch (error) {
     if (error instanceof ConcurrentRenewalError) {
-      const state = await afterConcurrentRenewal(context, used).catch(() => undefined);
+      const state = await afterConcurrentRenewal(context, error.versionId).catch(() => undefined);
       if (state) return state;
     }
     const failure = { failureClass: classify(error), message: describeFailure(error, redactor) };
@@ -156,22 +156,22 @@ async function renewFrom(
 }
 
 /**
- * Another run stored its renewal of the same version first: that version is current and works (it was
- * verified by the run that stored it). Reported as the credential now stored, without a renewal of
- * this run's; undefined when it cannot be read, and then the conflict is reported as a failure.
+ * Another run stored its renewal of the same version first: that version (`versionId`, the shared
+ * ClientRequestToken) is current and works (the run that stored it verified it). Reported as the
+ * credential now stored, without a renewal of this run's; undefined when that version is not the current
+ * one (or cannot be read), and then the conflict is reported as a failure.
  */
 async function afterConcurrentRenewal(
   context: RenewalContext,
-  used: StoredCredential,
+  versionId: string,
 ): Promise<CredentialState | undefined> {
   const secretId = context.cluster.kubeconfigSecret;
   const current = await readCurrentKubeconfig(context.secrets, secretId);
+  if (current.versionId !== versionId) return undefined;
   const parsed = parseKubeconfig(context.cluster, current.text);
   context.redactor.add(...parsed.secrets);
   const stored = storedCredential(parsed.kubeConfig.getCurrentUser() ?? {});
-  if (stored?.kind !== 'token' || stored.expiresAt?.getTime() === used.expiresAt?.getTime()) {
-    return undefined;
-  }
+  if (stored?.kind !== 'token') return undefined;
   context.kubeconfigs.remember?.(secretId, current.text);
   context.logger.info("another run renewed the stored token at the same time; this run's token is unused", {
     cluster: context.cluster.name,
