@@ -21,8 +21,10 @@ import { secretsManagerKubeconfigs } from '../../src/aws/kubeconfig-store.ts';
 import { renewalRequestToken, type SecretsWriterApi } from '../../src/aws/kubeconfig-writer.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { loadAdminKubeconfig } from '../../src/register/admin.ts';
+import { checkClusters } from '../../src/register/check.ts';
 import { objectName } from '../../src/register/rbac.ts';
 import { registerCluster } from '../../src/register/register.ts';
+import { clusterStatus } from '../../src/register/status.ts';
 import { tokenClaims } from '../../src/register/token.ts';
 import { ensureNamespace } from '../rig/accounts.ts';
 import { kubeRequest } from '../rig/kube-http.ts';
@@ -302,6 +304,22 @@ clusters:
     expect(counts.PutSecretValue ?? 0).toBe(0);
     expect(Object.keys(await versions(setup.secretId))).toEqual([setup.stored.versionId]);
     expect(run.lines.join('\n')).toContain('stored token not renewed; the next run tries again');
+    // check names the missing permission and says the token renews itself; status shows its expiry.
+    const checked = (await checkClusters({ config: setup.config, kubeconfigs })).clusters[0];
+    expect(checked?.ok).toBe(false);
+    expect(checked?.permissions.filter((p) => !p.allowed).map((p) => p.permission)).toEqual([
+      `create serviceaccounts/token/cred-courier in ${setup.control}`,
+    ]);
+    expect(checked?.items.find((i) => i.check === 'token-expiry')?.detail).toContain(
+      'runs renew it automatically from',
+    );
+    const status = (await clusterStatus({ config: setup.config, kubeconfigs })).clusters[0];
+    expect(status?.credential).toMatchObject({
+      kind: 'token',
+      expiresAt: cluster?.credential?.expiresAt,
+      renewsFrom: expect.any(String),
+    });
+    expect(status?.credential?.secondsLeft).toBeGreaterThan(0);
 
     // Act: the verb back; the next run tries again
     const latest = JSON.parse((await kubeRequest(c, c.adminToken, 'GET', rolePath)).body) as object;
@@ -354,8 +372,14 @@ clusters:
       JSON.stringify(runs.map((r) => r.result.clusters)),
     ).toEqual([true, true]);
     const credentials = runs.map((r) => r.result.clusters[0]?.credential);
-    expect(credentials.filter((c) => c?.renewal?.outcome === 'renewed')).toHaveLength(1);
-    expect(credentials.filter((c) => c?.renewal === undefined)).toHaveLength(1);
+    expect(
+      credentials.filter((c) => c?.renewal?.outcome === 'renewed'),
+      JSON.stringify(credentials),
+    ).toHaveLength(1);
+    expect(
+      credentials.filter((c) => c?.renewal === undefined),
+      JSON.stringify(credentials),
+    ).toHaveLength(1);
     expect([...first.errors, ...second.errors]).toEqual(['PutSecretValue: ResourceExistsException']);
     const stages = await versions(setup.secretId);
     expect(Object.values(stages).sort()).toEqual([['AWSCURRENT'], ['AWSPREVIOUS']]);
