@@ -217,33 +217,36 @@ export class ConcurrentRenewalError extends CredCourierError {
 
 /**
  * Stores a renewed kubeconfig as the new AWSCURRENT version of `secretId` (the previous one becomes
- * AWSPREVIOUS), only if the secret is cred-courier's kubeconfig of `cluster`. Idempotent per previous
- * version (see `renewalRequestToken`).
- * @throws ForeignSecretError when the secret is someone else's (nothing written)
+ * AWSPREVIOUS), only if the secret is cred-courier's kubeconfig of `cluster`: that is checked first, so
+ * `renewed` (which mints the new token) runs only for an owned secret. Idempotent per previous version
+ * (see `renewalRequestToken`).
+ * @throws ForeignSecretError when the secret is someone else's (nothing minted, nothing written)
  * @throws ConcurrentRenewalError when another run stored its renewal of the same version first
  */
-export async function putRenewedKubeconfig(
+export async function putRenewedKubeconfig<T extends { readonly text: string }>(
   sm: SecretsRenewalApi,
   secretId: string,
   cluster: string,
-  text: string,
   previousVersionId: string,
-): Promise<{ versionId: string }> {
+  renewed: () => Promise<T>,
+): Promise<T & { versionId: string }> {
   const state = await describeOwnedSecret(sm, secretId, cluster);
   if (!state.exists || state.deletedDate) {
     throw new CredCourierError(
       `Secrets Manager: ${secretId} is missing or scheduled for deletion; not renewed`,
     );
   }
+  const result = await renewed();
   const token = renewalRequestToken(secretId, previousVersionId);
   try {
     const response = await sm.send(
-      new PutSecretValueCommand({ SecretId: secretId, SecretString: text, ClientRequestToken: token }),
+      new PutSecretValueCommand({ SecretId: secretId, SecretString: result.text, ClientRequestToken: token }),
     );
-    return { versionId: response.VersionId ?? token };
+    return { ...result, versionId: response.VersionId ?? token };
   } catch (error) {
-    if (errorName(error) === 'ResourceExistsException')
+    if (errorName(error) === 'ResourceExistsException') {
       throw new ConcurrentRenewalError(secretId, token, { cause: error });
+    }
     throw new CredCourierError(
       `Secrets Manager: cannot store a new version of ${secretId}: ${awsErrorSummary(error)}`,
       { cause: error },

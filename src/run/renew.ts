@@ -115,44 +115,48 @@ async function renewFrom(
   if (lifetime === undefined || !subject) {
     throw new CredCourierError(`the stored token of ${cluster.name} has no lifetime or subject to renew`);
   }
-  const access = storedAccess(cluster, settings, current.text, redactor, signal, context.onKubeRequest);
-  // The same lifetime as the current token; the apiserver may cap it (--service-account-max-token-expiration).
-  const issued = await requestServiceAccountToken(
-    access.apis.core,
-    settings.controlNamespace,
-    SERVICE_ACCOUNT,
-    lifetime,
-  );
-  // Registered before anything can quote it (an error, a log line).
-  redactor.add(issued.token);
-  const server = access.kubeConfig.getCurrentCluster();
-  if (!server) throw new CredCourierError(`the kubeconfig of ${cluster.name} names no cluster`);
-  const text = minimalKubeconfig({
-    cluster: cluster.name,
-    server: server.server,
-    ...(server.caData ? { caData: server.caData } : {}),
-    insecureSkipTlsVerify: !server.caData && server.skipTLSVerify === true,
-    token: issued.token,
-  });
-  // The new token alone must authenticate as the same user before it replaces the current one.
-  const check = storedAccess(cluster, settings, text, redactor, signal, context.onKubeRequest);
-  const identity = await whoAmI(check.apis.authentication);
-  if (identity !== subject) {
-    throw new CredCourierError(
-      `the renewed token of ${cluster.name} authenticates as ${identity ?? 'nobody the server names (SelfSubjectReview not served)'}, not ${subject}; not stored`,
-    );
-  }
-  const expiresAt = (storedCredential({ token: issued.token })?.expiresAt ?? issued.expiresAt)?.toISOString();
-  if (!expiresAt)
-    throw new CredCourierError(`the renewed token of ${cluster.name} has no expiry; not stored`);
-  await putRenewedKubeconfig(
+  // Ownership of the secret is checked before the token is minted: a foreign secret gets neither.
+  return putRenewedKubeconfig(
     context.secrets,
     cluster.kubeconfigSecret,
     cluster.name,
-    text,
     current.versionId,
+    async () => {
+      const access = storedAccess(cluster, settings, current.text, redactor, signal, context.onKubeRequest);
+      // The same lifetime as the current token; the apiserver may cap it (--service-account-max-token-expiration).
+      const issued = await requestServiceAccountToken(
+        access.apis.core,
+        settings.controlNamespace,
+        SERVICE_ACCOUNT,
+        lifetime,
+      );
+      // Registered before anything can quote it (an error, a log line).
+      redactor.add(issued.token);
+      const server = access.kubeConfig.getCurrentCluster();
+      if (!server) throw new CredCourierError(`the kubeconfig of ${cluster.name} names no cluster`);
+      const text = minimalKubeconfig({
+        cluster: cluster.name,
+        server: server.server,
+        ...(server.caData ? { caData: server.caData } : {}),
+        insecureSkipTlsVerify: !server.caData && server.skipTLSVerify === true,
+        token: issued.token,
+      });
+      // The new token alone must authenticate as the same user before it replaces the current one.
+      const check = storedAccess(cluster, settings, text, redactor, signal, context.onKubeRequest);
+      const identity = await whoAmI(check.apis.authentication);
+      if (identity !== subject) {
+        throw new CredCourierError(
+          `the renewed token of ${cluster.name} authenticates as ${identity ?? 'nobody the server names (SelfSubjectReview not served)'}, not ${subject}; not stored`,
+        );
+      }
+      const expiresAt = (
+        storedCredential({ token: issued.token })?.expiresAt ?? issued.expiresAt
+      )?.toISOString();
+      if (!expiresAt)
+        throw new CredCourierError(`the renewed token of ${cluster.name} has no expiry; not stored`);
+      return { text, expiresAt };
+    },
   );
-  return { text, expiresAt };
 }
 
 /**
