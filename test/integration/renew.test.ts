@@ -13,6 +13,7 @@ import {
   ListSecretVersionIdsCommand,
   PutSecretValueCommand,
   SecretsManagerClient,
+  TagResourceCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -332,6 +333,34 @@ clusters:
     // Assess
     expect(run.result.clusters[0]?.credential?.renewal).toEqual({ outcome: 'renewed' });
     expect(Object.values(await versions(setup.secretId)).sort()).toEqual([['AWSCURRENT'], ['AWSPREVIOUS']]);
+  });
+
+  it("a kubeconfig secret that is not cred-courier's is not renewed: no token minted, nothing written, delivery goes on", async () => {
+    // Prepare
+    const setup = await registered('b');
+    await sm().send(
+      new TagResourceCommand({
+        SecretId: setup.secretId,
+        Tags: [{ Key: 'managed-by', Value: 'someone-else' }],
+      }),
+    );
+    const { aws, counts } = countingSecrets();
+    const kubeconfigs = secretsManagerKubeconfigs(aws.secretsManager(), { ttlSeconds: 0 });
+    const clock = new Date(Date.now() + PAST_THRESHOLD_MS);
+
+    // Act
+    const run = await capturedRun(setup.config, { aws, kubeconfigs, now: () => clock });
+
+    // Assess
+    const cluster = run.result.clusters[0];
+    expect(run.result.ok).toBe(true);
+    expect(cluster?.credential?.renewal?.outcome).toBe('failed');
+    expect(cluster?.credential?.renewal?.failure?.message).toContain(
+      `${setup.secretId} (kubeconfigSecret of cluster ${setup.name}) is not cred-courier's: its managed-by tag is "someone-else"`,
+    );
+    expect(tokenRequests(run.requests)).toHaveLength(0);
+    expect(counts).toEqual({ GetSecretValue: 2, DescribeSecret: 1 });
+    expect(Object.keys(await versions(setup.secretId))).toEqual([setup.stored.versionId]);
   });
 
   it('two runs renewing the same version at once leave exactly one AWSCURRENT version, and it works', async () => {
