@@ -104,6 +104,7 @@ describe('functionRoleStatements', () => {
       'MintEcrTokensAsTheFunction',
       'PullWithTheFunctionsOwnTokens',
       'ReadKubeconfigs',
+      'RenewKubeconfigs',
       'AssumeMintingRoles',
       'DeliveryLedger',
     ]);
@@ -118,7 +119,11 @@ describe('functionRoleStatements', () => {
       'clusters:\n  - name: a\n    kubeconfigSecret: k/a\n    namespaces:\n      names: [x]\n',
       'plain.yaml',
     );
-    expect(functionRoleStatements(config).map((s) => s.Sid)).toEqual(['ReadKubeconfigs', 'DeliveryLedger']);
+    expect(functionRoleStatements(config).map((s) => s.Sid)).toEqual([
+      'ReadKubeconfigs',
+      'RenewKubeconfigs',
+      'DeliveryLedger',
+    ]);
   });
 });
 
