@@ -249,7 +249,8 @@ export function secretResource(reference: string): Cfn {
 
 /**
  * The function role's statements, from the file alone:
- * - kubeconfig secrets it names: `secretsmanager:GetSecretValue`;
+ * - kubeconfig secrets it names: `secretsmanager:GetSecretValue`; and, to renew their tokens
+ *   (src/run/renew.ts), `secretsmanager:DescribeSecret` (the ownership tags) and `PutSecretValue`;
  * - roles it names (ECR registries and S3 grants): `sts:AssumeRole`;
  * - the delivery ledger: Scan, GetItem, PutItem and DeleteItem (the only commands src/aws/ledger.ts
  *   sends: conditional single-item writes), on its table;
@@ -295,6 +296,13 @@ export function functionRoleStatements(config: Config): IamStatement[] {
     Sid: 'ReadKubeconfigs',
     Effect: 'Allow',
     Action: ['secretsmanager:GetSecretValue'],
+    Resource: secrets,
+  });
+  statements.push({
+    Sid: 'RenewKubeconfigs',
+    Effect: 'Allow',
+    // src/aws/kubeconfig-writer.ts putRenewedKubeconfig: DescribeSecret (owned?) then PutSecretValue.
+    Action: ['secretsmanager:DescribeSecret', 'secretsmanager:PutSecretValue'],
     Resource: secrets,
   });
   if (roles.length > 0) {

@@ -16,8 +16,12 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import {
+  type DescribeSecretCommand,
+  type DescribeSecretCommandOutput,
   type GetSecretValueCommand,
   type GetSecretValueCommandOutput,
+  type PutSecretValueCommand,
+  type PutSecretValueCommandOutput,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { type AssumeRoleCommand, type AssumeRoleCommandOutput, STSClient } from '@aws-sdk/client-sts';
@@ -29,8 +33,11 @@ export interface EcrApi {
 export interface StsApi {
   send(command: AssumeRoleCommand): Promise<AssumeRoleCommandOutput>;
 }
+/** Reading kubeconfigs; renewing one (src/run/renew.ts) also describes it and puts a version. */
 export interface SecretsApi {
   send(command: GetSecretValueCommand): Promise<GetSecretValueCommandOutput>;
+  send(command: DescribeSecretCommand): Promise<DescribeSecretCommandOutput>;
+  send(command: PutSecretValueCommand): Promise<PutSecretValueCommandOutput>;
 }
 
 /** The probes that show fresh S3 credentials work, without side effects. */

@@ -1,7 +1,8 @@
 /**
  * Kubeconfigs from Secrets Manager, one secret per cluster, cached across warm Lambda invocations for
  * a TTL. After a 401 the run invalidates the entry and reads it again once (the token may have been
- * rotated by `register --rotate`).
+ * rotated by `register --rotate`, or renewed by another container's run). A run that renews a token
+ * puts the new kubeconfig into its own cache at once (`remember`).
  */
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { KubeconfigError } from '../errors.ts';
@@ -13,6 +14,11 @@ export interface KubeconfigSource {
   get(cluster: string, secretId: string): Promise<string>;
   /** Forgets a cached kubeconfig so the next get reads it again. */
   invalidate(secretId: string): void;
+  /**
+   * Caches a kubeconfig this process just stored (a renewal), so this warm Lambda uses it at once rather
+   * than after the TTL. Absent on sources without a cache.
+   */
+  remember?(secretId: string, text: string): void;
 }
 
 export function secretsManagerKubeconfigs(
@@ -42,6 +48,9 @@ export function secretsManagerKubeconfigs(
     },
     invalidate(secretId) {
       cache.delete(secretId);
+    },
+    remember(secretId, text) {
+      cache.set(secretId, { text, readAt: now() });
     },
   };
 }

@@ -5,6 +5,8 @@
  * are written, restored, tagged or deleted: a `kubeconfigSecret` naming someone else's secret (a typo, a
  * name taken) is refused and the secret left as it is. Messages name secrets, never their values.
  */
+
+import { createHash } from 'node:crypto';
 import {
   CreateSecretCommand,
   type CreateSecretCommandOutput,
@@ -33,6 +35,18 @@ export interface SecretsWriterApi {
   send(command: DeleteSecretCommand): Promise<DeleteSecretCommandOutput>;
   send(command: RestoreSecretCommand): Promise<RestoreSecretCommandOutput>;
   send(command: TagResourceCommand): Promise<TagResourceCommandOutput>;
+}
+
+/** What a run needs to renew a kubeconfig: read it with its version, check ownership, put a version. */
+export interface SecretsRenewalApi {
+  send(command: GetSecretValueCommand): Promise<GetSecretValueCommandOutput>;
+  send(command: DescribeSecretCommand): Promise<DescribeSecretCommandOutput>;
+  send(command: PutSecretValueCommand): Promise<PutSecretValueCommandOutput>;
+}
+
+/** Only DescribeSecret: what the ownership check needs. */
+interface SecretsDescribeApi {
+  send(command: DescribeSecretCommand): Promise<DescribeSecretCommandOutput>;
 }
 
 const TAG_KEYS = { cluster: 'cred-courier:cluster', managedBy: 'managed-by' } as const;
@@ -101,7 +115,7 @@ function foreignReason(state: StoredSecretState, cluster: string): string | unde
  * @throws ForeignSecretError when it exists and is anyone else's.
  */
 export async function describeOwnedSecret(
-  sm: SecretsWriterApi,
+  sm: SecretsDescribeApi,
   secretId: string,
   cluster: string,
 ): Promise<StoredSecretState> {
@@ -113,7 +127,7 @@ export async function describeOwnedSecret(
 
 /** What Secrets Manager knows about the secret, without its value. */
 export async function describeStoredSecret(
-  sm: SecretsWriterApi,
+  sm: SecretsDescribeApi,
   secretId: string,
 ): Promise<StoredSecretState> {
   try {
@@ -152,6 +166,91 @@ export async function readStoredKubeconfig(
     throw new CredCourierError(`Secrets Manager: cannot read ${secretId}: ${awsErrorSummary(error)}`, {
       cause: error,
     });
+  }
+}
+
+/** The current version of a stored kubeconfig, read past any cache. */
+export async function readCurrentKubeconfig(
+  sm: Pick<SecretsRenewalApi, 'send'>,
+  secretId: string,
+): Promise<{ text: string; versionId: string }> {
+  let response: GetSecretValueCommandOutput;
+  try {
+    response = await sm.send(new GetSecretValueCommand({ SecretId: secretId }));
+  } catch (error) {
+    throw new CredCourierError(`Secrets Manager: cannot read ${secretId}: ${awsErrorSummary(error)}`, {
+      cause: error,
+    });
+  }
+  const text =
+    response.SecretString ??
+    (response.SecretBinary ? Buffer.from(response.SecretBinary).toString('utf8') : undefined);
+  if (!text || !response.VersionId)
+    throw new CredCourierError(`Secrets Manager: ${secretId} has no current value`);
+  return { text, versionId: response.VersionId };
+}
+
+/**
+ * The ClientRequestToken of the version that replaces `previousVersionId`: the same for every run that
+ * renews from that version, so only the first one's PutSecretValue creates a version; Secrets Manager
+ * refuses the others (same token, different value) and the secret keeps exactly one new AWSCURRENT.
+ */
+export function renewalRequestToken(secretId: string, previousVersionId: string): string {
+  return createHash('sha256').update(`${secretId}\n${previousVersionId}`).digest('hex');
+}
+
+/** Another run renewed the same version first: its version is current, this run's token is unused. */
+export class ConcurrentRenewalError extends CredCourierError {
+  readonly secretId: string;
+  /** The version both runs meant to create (the ClientRequestToken): the other run's, if it is current. */
+  readonly versionId: string;
+  constructor(secretId: string, versionId: string, options?: ErrorOptions) {
+    super(
+      `Secrets Manager: ${secretId} was renewed by another run at the same time; its version is current and this run's new token is not stored`,
+      options,
+    );
+    this.name = 'ConcurrentRenewalError';
+    this.secretId = secretId;
+    this.versionId = versionId;
+  }
+}
+
+/**
+ * Stores a renewed kubeconfig as the new AWSCURRENT version of `secretId` (the previous one becomes
+ * AWSPREVIOUS), only if the secret is cred-courier's kubeconfig of `cluster`: that is checked first, so
+ * `renewed` (which mints the new token) runs only for an owned secret. Idempotent per previous version
+ * (see `renewalRequestToken`).
+ * @throws ForeignSecretError when the secret is someone else's (nothing minted, nothing written)
+ * @throws ConcurrentRenewalError when another run stored its renewal of the same version first
+ */
+export async function putRenewedKubeconfig<T extends { readonly text: string }>(
+  sm: SecretsRenewalApi,
+  secretId: string,
+  cluster: string,
+  previousVersionId: string,
+  renewed: () => Promise<T>,
+): Promise<T & { versionId: string }> {
+  const state = await describeOwnedSecret(sm, secretId, cluster);
+  if (!state.exists || state.deletedDate) {
+    throw new CredCourierError(
+      `Secrets Manager: ${secretId} is missing or scheduled for deletion; not renewed`,
+    );
+  }
+  const result = await renewed();
+  const token = renewalRequestToken(secretId, previousVersionId);
+  try {
+    const response = await sm.send(
+      new PutSecretValueCommand({ SecretId: secretId, SecretString: result.text, ClientRequestToken: token }),
+    );
+    return { ...result, versionId: response.VersionId ?? token };
+  } catch (error) {
+    if (errorName(error) === 'ResourceExistsException') {
+      throw new ConcurrentRenewalError(secretId, token, { cause: error });
+    }
+    throw new CredCourierError(
+      `Secrets Manager: cannot store a new version of ${secretId}: ${awsErrorSummary(error)}`,
+      { cause: error },
+    );
   }
 }
 

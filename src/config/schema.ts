@@ -19,6 +19,7 @@ export const DEFAULT_SETTINGS = {
   kubeconfigCacheSeconds: 300,
   controlNamespace: 'cred-courier',
   s3IntervalMinutes: 15,
+  tokenRenewalFraction: 0.5,
 } as const;
 
 /** Values of S3 grant keys the file leaves out (`mountPath` defaults to `<mountPathRoot>/<secretName>`). */
@@ -151,6 +152,14 @@ function patterned(pattern: RegExp, what: string, maxLength?: number) {
 function integerIn(min: number, max: number) {
   return z
     .int({ error: expecting(`an integer from ${min} to ${max}`) })
+    .min(min)
+    .max(max);
+}
+
+/** A number within [min, max], with one message for wrong type and range alike. */
+function numberIn(min: number, max: number) {
+  return z
+    .number({ error: expecting(`a number from ${min} to ${max}`) })
     .min(min)
     .max(max);
 }
@@ -752,6 +761,10 @@ export const SettingsSchema = mapping({
     .meta({
       description: `How often the S3 schedule delivers, in minutes. Every S3 grant's durationSeconds must exceed this × 60 + ${CADENCE_ALLOWANCE_SECONDS}.`,
     }),
+  tokenRenewalFraction: numberIn(0.1, 0.9).default(DEFAULT_SETTINGS.tokenRenewalFraction).meta({
+    description:
+      "A run renews a cluster's stored TokenRequest token once this fraction of its lifetime (exp - iat) is used. Long-lived tokens and client certificates are not renewed.",
+  }),
 }).meta({ title: 'Run settings', description: 'Run-wide settings; every key has a default.' });
 
 /** What every cluster inherits unless it sets the key itself. */

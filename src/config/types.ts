@@ -107,6 +107,8 @@ export interface Settings {
   readonly controlNamespace: string;
   /** How often S3 credentials are delivered (the S3 schedule); checked against each grant's duration. */
   readonly s3IntervalMinutes: number;
+  /** A stored TokenRequest token is renewed once this fraction of its lifetime is used (0.1-0.9). */
+  readonly tokenRenewalFraction: number;
 }
 
 export interface Config {

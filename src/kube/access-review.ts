@@ -17,6 +17,7 @@ export interface AccessQuery {
   readonly group: string;
   readonly namespace?: string;
   readonly name?: string;
+  readonly subresource?: string;
 }
 
 export interface AccessAnswer {
@@ -41,6 +42,7 @@ export async function reviewAccess(
           group: query.group,
           ...(query.namespace ? { namespace: query.namespace } : {}),
           ...(query.name ? { name: query.name } : {}),
+          ...(query.subresource ? { subresource: query.subresource } : {}),
         },
       },
     },

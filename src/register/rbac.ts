@@ -69,6 +69,8 @@ export interface Permission {
   readonly namespace?: string;
   /** Absent: any name (create, list). */
   readonly name?: string;
+  /** A subresource such as `token` (serviceaccounts/token). */
+  readonly subresource?: string;
 }
 
 /** What cred-courier writes in one namespace. */
@@ -123,6 +125,21 @@ export function inventoryRules(): PolicyRule[] {
       resources: ['configmaps'],
       verbs: ['get', 'update'],
       resourceNames: [INVENTORY_NAME],
+    },
+  ];
+}
+
+/**
+ * Token renewal: a TokenRequest for cred-courier's own ServiceAccount, and no other (the control
+ * namespace's Role only).
+ */
+export function tokenRenewalRules(): PolicyRule[] {
+  return [
+    {
+      apiGroups: [''],
+      resources: ['serviceaccounts/token'],
+      verbs: ['create'],
+      resourceNames: [SERVICE_ACCOUNT],
     },
   ];
 }
@@ -232,7 +249,9 @@ export function rbacManifests(
       metadata: { name: SERVICE_ACCOUNT, namespace: control, labels },
     },
   ];
-  const namespaceRules = new Map<string, PolicyRule[]>([[control, inventoryRules()]]);
+  const namespaceRules = new Map<string, PolicyRule[]>([
+    [control, [...inventoryRules(), ...tokenRenewalRules()]],
+  ]);
   for (const namespace of [...scope.namespaced.keys()].sort()) {
     const rules = secretRules(scope.namespaced.get(namespace) ?? { secretNames: [], serviceAccounts: [] });
     if (rules.length > 0) namespaceRules.set(namespace, [...(namespaceRules.get(namespace) ?? []), ...rules]);
@@ -646,6 +665,14 @@ export function requiredPermissions(
     { verb: 'create', resource: 'configmaps', group: '', namespace: control },
     { verb: 'get', resource: 'configmaps', group: '', namespace: control, name: INVENTORY_NAME },
     { verb: 'update', resource: 'configmaps', group: '', namespace: control, name: INVENTORY_NAME },
+    {
+      verb: 'create',
+      resource: 'serviceaccounts',
+      subresource: 'token',
+      group: '',
+      namespace: control,
+      name: SERVICE_ACCOUNT,
+    },
   ];
   if (needsNamespaceListing(cluster.namespaces)) {
     permissions.push({ verb: 'list', resource: 'namespaces', group: '' });
@@ -670,6 +697,7 @@ export function requiredPermissions(
 
 /** `verb resource[/name] [in namespace]`, for messages. */
 export function describePermission(p: Permission): string {
-  const what = `${p.group ? `${p.resource}.${p.group}` : p.resource}${p.name ? `/${p.name}` : ''}`;
+  const resource = p.subresource ? `${p.resource}/${p.subresource}` : p.resource;
+  const what = `${p.group ? `${resource}.${p.group}` : resource}${p.name ? `/${p.name}` : ''}`;
   return `${p.verb} ${what}${p.namespace ? ` in ${p.namespace}` : ' (cluster-wide)'}`;
 }

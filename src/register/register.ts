@@ -232,6 +232,11 @@ export async function registerCluster(options: RegisterOptions): Promise<Registe
   const { spec, config } = planned;
   const settings = config.settings;
   const control = settings.controlNamespace;
+  if (options.token.kind === 'long-lived') {
+    warnings.push(
+      `--long-lived-token: the stored token never renews and never expires; a leaked kubeconfig works until Secret ${control}/${TOKEN_SECRET} is deleted (register --rotate replaces it). Without --long-lived-token the token expires and runs renew it`,
+    );
+  }
   // The stored kubeconfig embeds the admin's CA; without one it would trust the system's root CAs.
   if (!options.admin.caData && !options.admin.insecureSkipTlsVerify && !spec.trustSystemRoots) {
     throw new KubeconfigError(

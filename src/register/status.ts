@@ -20,6 +20,7 @@ import { resolveNamespaces } from '../run/connect.ts';
 import type { Failure } from '../run/types.ts';
 import { selectClusters } from './select.ts';
 import { storedAccess } from './stored.ts';
+import { renewalDueAt, storedCredential } from './token.ts';
 
 /**
  * - `ok`: cred-courier's, not expired; `expired`: its expires-at has passed; `missing`: not there;
@@ -47,8 +48,21 @@ export interface SecretStatus {
   readonly failure?: Failure;
 }
 
+/** The stored kubeconfig's own credential, as `status` shows it. */
+export interface StoredCredentialStatus {
+  readonly kind: 'token' | 'long-lived-token' | 'client-certificate';
+  /** Absent: it never expires (long-lived token). */
+  readonly expiresAt?: string;
+  /** Seconds until expiresAt; negative once expired. */
+  readonly secondsLeft?: number;
+  /** Tokens only: when runs renew it (tokenRenewalFraction of its lifetime). */
+  readonly renewsFrom?: string;
+}
+
 export interface ClusterStatus {
   readonly cluster: string;
+  /** What the stored kubeconfig authenticates with, and until when. */
+  readonly credential?: StoredCredentialStatus;
   /** Nothing expired, missing, foreign, unreadable or unreferenced. */
   readonly ok: boolean;
   readonly secrets: readonly SecretStatus[];
@@ -92,14 +106,20 @@ export async function clusterStatus(options: StatusOptions): Promise<StatusRepor
       limit(async (): Promise<ClusterStatus> => {
         const cluster = planned.cluster;
         const secrets: SecretStatus[] = [];
+        let credential: StoredCredentialStatus | undefined;
         try {
           const text = await options.kubeconfigs.get(cluster.name, cluster.kubeconfigSecret);
-          const { apis } = storedAccess(
+          const { apis, kubeConfig } = storedAccess(
             cluster,
             settings,
             text,
             redactor,
             AbortSignal.timeout(settings.clusterDeadlineSeconds * 1000),
+          );
+          credential = credentialStatus(
+            kubeConfig.getCurrentUser() ?? {},
+            settings.tokenRenewalFraction,
+            now(),
           );
           const core = apis.core;
           const namespaces = await resolveNamespaces(core, cluster.namespaces);
@@ -148,14 +168,45 @@ export async function clusterStatus(options: StatusOptions): Promise<StatusRepor
               });
             }
           }
-          return { cluster: cluster.name, ok: !secrets.some(isProblem), secrets };
+          return {
+            cluster: cluster.name,
+            ...(credential ? { credential } : {}),
+            ok: !secrets.some(isProblem),
+            secrets,
+          };
         } catch (error) {
-          return { cluster: cluster.name, ok: false, secrets, failure: failureOf(error) };
+          return {
+            cluster: cluster.name,
+            ...(credential ? { credential } : {}),
+            ok: false,
+            secrets,
+            failure: failureOf(error),
+          };
         }
       }),
     ),
   );
   return { ok: clusters.every((c) => c.ok), clusters };
+}
+
+function credentialStatus(
+  user: { readonly token?: string; readonly certData?: string },
+  fraction: number,
+  now: Date,
+): StoredCredentialStatus | undefined {
+  const stored = storedCredential(user);
+  if (!stored) return undefined;
+  const renewsFrom = stored.kind === 'token' ? renewalDueAt(stored.claims, fraction) : undefined;
+  return {
+    kind: stored.kind,
+    ...(stored.expiresAt
+      ? {
+          expiresAt: stored.expiresAt.toISOString(),
+          secondsLeft: Math.round((stored.expiresAt.getTime() - now.getTime()) / 1000),
+        }
+      : {}),
+    ...(renewsFrom ? { renewsFrom: renewsFrom.toISOString() } : {}),
+  };
 }
 
 function secretState(

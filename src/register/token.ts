@@ -2,6 +2,7 @@
  * Pure helpers around the ServiceAccount token cred-courier stores: lifetimes as operators write them,
  * the claims a token carries, and the minimal kubeconfig that holds it.
  */
+import { X509Certificate } from 'node:crypto';
 import { stringify } from 'yaml';
 import { CredCourierError } from '../errors.ts';
 
@@ -11,6 +12,13 @@ export const KUBECONFIG_USER = 'cred-courier';
 export const MIN_TOKEN_SECONDS = 600;
 /** When `check` starts warning about a token's expiry. */
 export const EXPIRY_WARNING_SECONDS = 7 * 24 * 3600;
+/**
+ * `register`'s default TokenRequest lifetime: 30 days. Runs renew it at half its lifetime (by default),
+ * so a broken schedule has 15 days before the token expires, and a leaked kubeconfig works at most 30.
+ */
+export const DEFAULT_TOKEN_LIFETIME = '720h';
+/** Default `settings.tokenRenewalFraction`: renew once half of the token's lifetime is used. */
+export const DEFAULT_RENEWAL_FRACTION = 0.5;
 
 const UNIT_SECONDS: Readonly<Record<string, number>> = { d: 86400, h: 3600, m: 60, s: 1 };
 
@@ -105,4 +113,60 @@ export function minimalKubeconfig(parts: KubeconfigParts): string {
     },
     { lineWidth: 0 },
   );
+}
+
+/** A token's lifetime as issued (exp − iat), in seconds; undefined without both claims. */
+export function tokenLifetimeSeconds(claims: TokenClaims | undefined): number | undefined {
+  if (!claims?.expiresAt || !claims.issuedAt) return undefined;
+  const seconds = Math.round((claims.expiresAt.getTime() - claims.issuedAt.getTime()) / 1000);
+  return seconds > 0 ? seconds : undefined;
+}
+
+/**
+ * When a token is due for renewal: once `fraction` of its lifetime (exp − iat) is used. Undefined for
+ * tokens that cannot be renewed (no exp or no iat).
+ */
+export function renewalDueAt(claims: TokenClaims | undefined, fraction: number): Date | undefined {
+  const lifetime = tokenLifetimeSeconds(claims);
+  if (lifetime === undefined || !claims?.issuedAt) return undefined;
+  return new Date(claims.issuedAt.getTime() + Math.round(lifetime * fraction) * 1000);
+}
+
+/** Whether a token is due for renewal at `now` (false for tokens that cannot be renewed). */
+export function renewalDue(claims: TokenClaims | undefined, fraction: number, now: Date): boolean {
+  const due = renewalDueAt(claims, fraction);
+  return due !== undefined && now.getTime() >= due.getTime();
+}
+
+/** What a stored kubeconfig's user authenticates with, and until when. */
+export interface StoredCredential {
+  readonly kind: 'token' | 'long-lived-token' | 'client-certificate';
+  readonly expiresAt?: Date;
+  /** The token's claims (kinds `token` and `long-lived-token` when it is a JWT). */
+  readonly claims?: TokenClaims;
+}
+
+/**
+ * The credential of a kubeconfig user: a token with an expiry (renewable), a token without one
+ * (long-lived, never renewed) or a client certificate (its notAfter). Undefined when it holds neither.
+ */
+export function storedCredential(user: {
+  readonly token?: string;
+  readonly certData?: string;
+}): StoredCredential | undefined {
+  if (user.token) {
+    const claims = tokenClaims(user.token);
+    return claims?.expiresAt
+      ? { kind: 'token', expiresAt: claims.expiresAt, claims }
+      : { kind: 'long-lived-token', ...(claims ? { claims } : {}) };
+  }
+  if (user.certData) {
+    try {
+      const certificate = new X509Certificate(Buffer.from(user.certData, 'base64'));
+      return { kind: 'client-certificate', expiresAt: new Date(certificate.validTo) };
+    } catch {
+      return { kind: 'client-certificate' };
+    }
+  }
+  return undefined;
 }

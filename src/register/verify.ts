@@ -25,7 +25,7 @@ import {
   SERVICE_ACCOUNT,
   serviceAccountUser,
 } from './rbac.ts';
-import { EXPIRY_WARNING_SECONDS, tokenClaims } from './token.ts';
+import { EXPIRY_WARNING_SECONDS, renewalDueAt, tokenClaims } from './token.ts';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
 
@@ -214,21 +214,35 @@ function expiryItem(
     if (!certData)
       return { item: { check: 'token-expiry', status: 'ok', detail: 'no token (client certificate)' } };
     const validTo = new Date(new X509Certificate(Buffer.from(certData, 'base64')).validTo);
-    return { item: expiryOf('client certificate', validTo, now), expiresAt: validTo.toISOString() };
+    return {
+      item: expiryOf(
+        'client certificate',
+        validTo,
+        now,
+        'not renewed by runs: replace the certificate, or run register --rotate (stores a renewing token)',
+      ),
+      expiresAt: validTo.toISOString(),
+    };
   }
   if (!expiresAt) {
     return {
       item: {
         check: 'token-expiry',
         status: 'ok',
-        detail: 'the token does not expire (Secret-based token: revoked by deleting its Secret)',
+        detail:
+          'the token does not expire and is never renewed (Secret-based token: revoked by deleting its Secret)',
       },
     };
   }
-  return { item: expiryOf('token', expiresAt, now), expiresAt: expiresAt.toISOString() };
+  const fraction = input.settings.tokenRenewalFraction;
+  const due = renewalDueAt(tokenClaims(token), fraction);
+  const renewal = due
+    ? `runs renew it automatically from ${due.toISOString()} (tokenRenewalFraction ${fraction}); if it stays close to expiry, see the runs' credential.renewal failure, or run register --rotate`
+    : 'it has no issued-at, so runs cannot renew it: run register --rotate';
+  return { item: expiryOf('token', expiresAt, now, renewal), expiresAt: expiresAt.toISOString() };
 }
 
-function expiryOf(what: string, expiresAt: Date, now: number): CheckItem {
+function expiryOf(what: string, expiresAt: Date, now: number, todo: string): CheckItem {
   const left = (expiresAt.getTime() - now) / 1000;
   const when = expiresAt.toISOString();
   if (left <= 0)
@@ -242,10 +256,14 @@ function expiryOf(what: string, expiresAt: Date, now: number): CheckItem {
     return {
       check: 'token-expiry',
       status: 'warn',
-      detail: `${what} expires at ${when}, in ${days} days: run register --rotate before then`,
+      detail: `${what} expires at ${when}, in ${days} days: ${todo}; run register --rotate before then`,
     };
   }
-  return { check: 'token-expiry', status: 'ok', detail: `${what} expires at ${when} (${days} days)` };
+  return {
+    check: 'token-expiry',
+    status: 'ok',
+    detail: `${what} expires at ${when} (${days} days): ${todo}`,
+  };
 }
 
 async function checkPermissions(

@@ -5,6 +5,7 @@
  */
 import pLimit from 'p-limit';
 import type { KubeconfigSource } from '../aws/kubeconfig-store.ts';
+import type { SecretsRenewalApi } from '../aws/kubeconfig-writer.ts';
 import type { Settings } from '../config/types.ts';
 import type { KindId, Minted } from '../kinds/kind.ts';
 import type { Owner } from '../kinds/metadata.ts';
@@ -21,10 +22,12 @@ import { withRetry } from '../kube/retry.ts';
 import { type Requester, removeOwnedSecret, writeSecret } from '../kube/secrets.ts';
 import { ensurePullSecretReference } from '../kube/service-accounts.ts';
 import { type PlannedCluster, type PlannedTarget, targetNamespaces } from '../plan/plan.ts';
+import type { StoredCredential } from '../register/token.ts';
 import { classify, describeFailure, type FailureClass } from '../report/classify.ts';
 import type { RunLogger } from '../report/logger.ts';
 import type { Redactor } from '../report/redact.ts';
 import { connectCluster, resolveNamespaces } from './connect.ts';
+import { credentialState, needsRenewal, renewStoredToken } from './renew.ts';
 import type { ClusterResult, Failure, PrunedSecret, SecretOutcome } from './types.ts';
 import { failureAttributes } from './types.ts';
 
@@ -35,6 +38,8 @@ export interface ClusterRunContext {
   readonly prune: boolean;
   readonly kinds: readonly KindId[];
   readonly kubeconfigs: KubeconfigSource;
+  /** Where a renewed kubeconfig is stored (src/run/renew.ts). */
+  readonly secrets: SecretsRenewalApi;
   readonly redactor: Redactor;
   readonly logger: RunLogger;
   readonly now: () => Date;
@@ -69,17 +74,71 @@ class ClusterStopped extends Error {
 
 export async function deliverCluster(context: ClusterRunContext): Promise<ClusterResult> {
   const first = await attempt(context);
-  if (first.failure?.failureClass !== 'unauthorized') return first;
-  // The stored token may have been rotated since it was cached: read the kubeconfig again, once.
+  if (first.result.failure?.failureClass !== 'unauthorized') return renewAfter(context, first);
+  // The stored token may have been rotated or renewed since it was cached: read it again, once.
   context.kubeconfigs.invalidate(context.planned.cluster.kubeconfigSecret);
   context.logger.warn('401 from the cluster; reading its kubeconfig again and retrying once', {
     cluster: context.planned.cluster.name,
   });
   const second = await attempt(context);
-  return { ...second, kubeRequests: first.kubeRequests + second.kubeRequests };
+  return renewAfter(context, {
+    ...second,
+    result: { ...second.result, kubeRequests: first.result.kubeRequests + second.result.kubeRequests },
+  });
 }
 
-async function attempt(context: ClusterRunContext): Promise<ClusterResult> {
+/**
+ * After delivery (which used the still-valid token), renews the stored token when due. A renewal
+ * failure is reported in `credential.renewal` and never makes the cluster fail; a cluster that could
+ * not be reached at all is not renewed (its next run tries).
+ */
+async function renewAfter(
+  context: ClusterRunContext,
+  { result, credential }: { result: ClusterResult; credential?: StoredCredential },
+): Promise<ClusterResult> {
+  if (!credential) return result;
+  const now = context.now();
+  if (result.failure || !needsRenewal(credential, context.settings.tokenRenewalFraction, now)) {
+    return { ...result, credential: credentialState(credential) };
+  }
+  let renewalRequests = 0;
+  const state = await renewStoredToken(
+    {
+      cluster: context.planned.cluster,
+      settings: context.settings,
+      kubeconfigs: context.kubeconfigs,
+      secrets: context.secrets,
+      redactor: context.redactor,
+      logger: context.logger,
+      now,
+      signal: AbortSignal.any([
+        AbortSignal.timeout(context.settings.clusterDeadlineSeconds * 1000),
+        context.runSignal,
+      ]),
+      onKubeRequest: (method, path) => {
+        renewalRequests++;
+        context.onKubeRequest?.(context.planned.cluster.name, method, path);
+      },
+    },
+    credential,
+  );
+  return { ...result, kubeRequests: result.kubeRequests + renewalRequests, credential: state };
+}
+
+async function attempt(
+  context: ClusterRunContext,
+): Promise<{ result: ClusterResult; credential?: StoredCredential }> {
+  let credential: StoredCredential | undefined;
+  const result = await deliverWithConnection(context, (used) => {
+    credential = used;
+  });
+  return { result, ...(credential ? { credential } : {}) };
+}
+
+async function deliverWithConnection(
+  context: ClusterRunContext,
+  onCredential: (credential: StoredCredential) => void,
+): Promise<ClusterResult> {
   const { planned, settings, logger, redactor } = context;
   const cluster = planned.cluster;
   const started = Date.now();
@@ -135,6 +194,7 @@ async function attempt(context: ClusterRunContext): Promise<ClusterResult> {
       },
     });
     client = connection.client;
+    if (connection.credential) onCredential(connection.credential);
     for (const warning of connection.warnings) {
       warnings.push(warning);
       logger.warn(warning, log);

@@ -8,10 +8,13 @@ import { createKubeClient, type KubeClient } from '../kube/client.ts';
 import { parseKubeconfig } from '../kube/kubeconfig.ts';
 import { listNamespaceNames } from '../kube/namespaces.ts';
 import { needsNamespaceListing, selectNamespaces } from '../plan/namespaces.ts';
+import { type StoredCredential, storedCredential } from '../register/token.ts';
 import type { Redactor } from '../report/redact.ts';
 
 export interface Connection {
   readonly client: KubeClient;
+  /** What the kubeconfig authenticates with (for its expiry and renewal). */
+  readonly credential?: StoredCredential;
   /** Said on every run (e.g. TLS verification off, no secret guard). */
   readonly warnings: readonly string[];
 }
@@ -34,7 +37,9 @@ export async function connectCluster(
     signal: deps.signal,
     ...(deps.onRequest ? { onRequest: deps.onRequest } : {}),
   });
-  return { client, warnings: [...parsed.warnings, ...guardWarnings(cluster)] };
+  const credential = storedCredential(parsed.kubeConfig.getCurrentUser() ?? {});
+  const warnings = [...parsed.warnings, ...guardWarnings(cluster)];
+  return { client, warnings, ...(credential ? { credential } : {}) };
 }
 
 /** Said on every run while the entry records that the cluster was registered without the secret guard. */

@@ -126,6 +126,7 @@ export async function runDelivery(options: RunOptions): Promise<RunResult> {
         prune: options.prune ?? true,
         kinds: plan.kinds,
         kubeconfigs: options.kubeconfigs,
+        secrets: options.aws.secretsManager(),
         redactor,
         logger,
         now,

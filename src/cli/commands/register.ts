@@ -9,7 +9,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { CredCourierError } from '../../errors.ts';
 import { loadAdminKubeconfig } from '../../register/admin.ts';
 import { type RegisterReport, registerCluster, type TokenMode } from '../../register/register.ts';
-import { parseLifetime } from '../../register/token.ts';
+import { DEFAULT_TOKEN_LIFETIME, parseLifetime } from '../../register/token.ts';
 import {
   commaList,
   EXIT,
@@ -96,14 +96,17 @@ export function addRegisterCommand(program: Command): void {
         .default('apply'),
     )
     .addOption(
-      new Option('--token-lifetime <duration>', 'TokenRequest lifetime (d, h, m, s)')
-        .default(lifetime('8760h'), '8760h')
+      new Option(
+        '--token-lifetime <duration>',
+        'TokenRequest lifetime (d, h, m, s); runs renew it once settings.tokenRenewalFraction of it is used',
+      )
+        .default(lifetime(DEFAULT_TOKEN_LIFETIME), DEFAULT_TOKEN_LIFETIME)
         .argParser(lifetime),
     )
     .addOption(
       new Option(
         '--long-lived-token',
-        'a non-expiring token Secret instead (revocable by deleting it)',
+        'a non-expiring token Secret instead (revocable by deleting it; never renewed, never expires)',
       ).conflicts('tokenLifetime'),
     )
     .option('--rotate', 'mint a new token and store a new version even if the stored one still works', false)

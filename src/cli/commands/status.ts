@@ -22,6 +22,22 @@ export function statusText(report: StatusReport): string {
       ? ` unreachable: ${cluster.failure.failureClass}: ${cluster.failure.message}`
       : '';
     lines.push(`${cluster.cluster}:${failure}`);
+    const credential = cluster.credential;
+    if (credential) {
+      const expiry =
+        credential.expiresAt === undefined
+          ? 'never expires, never renewed'
+          : `expires ${credential.expiresAt}${credential.secondsLeft === undefined ? '' : ` (${formatSeconds(credential.secondsLeft)}${credential.secondsLeft > 0 ? ' left' : ''})`}`;
+      const todo =
+        credential.kind === 'token'
+          ? credential.renewsFrom
+            ? `; runs renew it from ${credential.renewsFrom}`
+            : ''
+          : credential.kind === 'client-certificate'
+            ? '; not renewed: replace the certificate or run register --rotate'
+            : '';
+      lines.push(`  credential ${credential.kind} ${expiry}${todo}`);
+    }
     for (const secret of cluster.secrets) {
       const accounts = Object.entries(secret.serviceAccounts ?? {})
         .map(([name, state]) => `${name}:${state}`)

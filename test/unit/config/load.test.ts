@@ -181,6 +181,7 @@ describe('Function: parseConfig', () => {
         kubeconfigCacheSeconds: 300,
         controlNamespace: 'cred-courier',
         s3IntervalMinutes: 15,
+        tokenRenewalFraction: 0.5,
       });
       expect(partial.settings).toEqual({ ...DEFAULT_SETTINGS, concurrency: 4, controlNamespace: 'ops' });
     });

@@ -136,6 +136,8 @@ describe('the function role', () => {
         'ecr:BatchGetImage',
         'ecr:GetDownloadUrlForLayer',
         'secretsmanager:GetSecretValue',
+        'secretsmanager:DescribeSecret',
+        'secretsmanager:PutSecretValue',
         'sts:AssumeRole',
         'dynamodb:DeleteItem',
         'dynamodb:GetItem',
@@ -167,6 +169,7 @@ describe('the function role', () => {
         'ecr:GetDownloadUrlForLayer',
       ],
       ReadKubeconfigs: ['secretsmanager:GetSecretValue'],
+      RenewKubeconfigs: ['secretsmanager:DescribeSecret', 'secretsmanager:PutSecretValue'],
       AssumeMintingRoles: ['sts:AssumeRole'],
       DeliveryLedger: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Scan'],
       NotifyTransitions: ['sns:Publish'],
@@ -175,7 +178,7 @@ describe('the function role', () => {
       'framework logs:PutLogEvents': ['logs:PutLogEvents'],
       'framework sqs:SendMessage': ['sqs:SendMessage'],
     });
-    expect(bySid).toHaveLength(10);
+    expect(bySid).toHaveLength(11);
   });
 
   it("writes logs only to the function's own log group", () => {
@@ -206,6 +209,65 @@ describe('the function role', () => {
       ]),
     );
     expect(secrets[0]?.Resource).toHaveLength(3);
+  });
+
+  it('renews (DescribeSecret, PutSecretValue) exactly the kubeconfig secrets it reads, and no other secret', () => {
+    const bySid = (sid: string) => statements().find((s) => s.Sid === sid);
+    const renew = bySid('RenewKubeconfigs');
+    expect(actionsOf(renew as Statement).sort()).toEqual([
+      'secretsmanager:DescribeSecret',
+      'secretsmanager:PutSecretValue',
+    ]);
+    expect(renew?.Resource).toEqual(bySid('ReadKubeconfigs')?.Resource);
+    expect(renew?.Resource).toHaveLength(3);
+    const writers = statements().filter((s) =>
+      actionsOf(s).some((a) => a === 'secretsmanager:PutSecretValue' || a === 'secretsmanager:*'),
+    );
+    expect(writers.map((s) => s.Sid)).toEqual(['RenewKubeconfigs']);
+  });
+
+  it.each([
+    ['a registered kubeconfig secret', 'cred-courier/clusters/gke-prod-AbC123', 'Allowed'],
+    ['another secret in the account', 'cred-courier/other-AbC123', 'ImplicitlyDenied'],
+    [
+      'a secret whose name extends a registered one',
+      'cred-courier/clusters/gke-prod-x-AbC123',
+      'ImplicitlyDenied',
+    ],
+  ])('under the IAM oracle, PutSecretValue on %s (%s) is %s', async (_name, secret, expected) => {
+    const account = '111122223333';
+    const region = 'eu-west-1';
+    const resolve = (value: unknown): unknown =>
+      typeof value === 'object' && value !== null && 'Fn::Sub' in value
+        ? String((value as { 'Fn::Sub': string })['Fn::Sub'])
+            .replaceAll(`\${AWS::Partition}`, 'aws')
+            .replaceAll(`\${AWS::Region}`, region)
+            .replaceAll(`\${AWS::AccountId}`, account)
+        : value;
+    const renew = statements().find((s) => s.Sid === 'RenewKubeconfigs') as Statement;
+    const policy = {
+      Version: '2012-10-17',
+      Statement: [{ ...renew, Resource: [renew.Resource].flat().map(resolve) }],
+    };
+    const response = await runSimulation(
+      {
+        request: {
+          principal: `arn:aws:iam::${account}:role/cred-courier-dev`,
+          action: 'secretsmanager:PutSecretValue',
+          resource: {
+            resource: `arn:aws:secretsmanager:${region}:${account}:secret:${secret}`,
+            accountId: account,
+          },
+          contextVariables: {},
+        },
+        identityPolicies: [{ name: 'function-role', policy }],
+        serviceControlPolicies: [],
+        resourceControlPolicies: [],
+      },
+      {},
+    );
+    if (response.resultType !== 'single') throw new Error(`iam-simulate: ${JSON.stringify(response)}`);
+    expect(response.overallResult).toBe(expected);
   });
 
   it('assumes only the roles the file names (ECR registries and S3 grants), each once', () => {

@@ -104,6 +104,7 @@ describe('functionRoleStatements', () => {
       'MintEcrTokensAsTheFunction',
       'PullWithTheFunctionsOwnTokens',
       'ReadKubeconfigs',
+      'RenewKubeconfigs',
       'AssumeMintingRoles',
       'DeliveryLedger',
       'NotifyTransitions',
@@ -122,6 +123,7 @@ describe('functionRoleStatements', () => {
     );
     expect(functionRoleStatements(config).map((s) => s.Sid)).toEqual([
       'ReadKubeconfigs',
+      'RenewKubeconfigs',
       'DeliveryLedger',
       'NotifyTransitions',
       'EncryptForTheAlarmTopic',

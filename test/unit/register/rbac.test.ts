@@ -5,8 +5,10 @@ import { ANNOTATIONS, LABELS } from '../../../src/kinds/metadata.ts';
 import {
   celString,
   deliveryScope,
+  describePermission,
   type Manifest,
   objectName,
+  type Permission,
   type PolicyRule,
   rbacManifests,
   requiredPermissions,
@@ -83,6 +85,13 @@ describe('rbacManifests', () => {
         resources: ['configmaps'],
         verbs: ['get', 'update'],
         resourceNames: ['cred-courier-inventory'],
+      },
+      // Token renewal: a TokenRequest for its own ServiceAccount, no other.
+      {
+        apiGroups: [''],
+        resources: ['serviceaccounts/token'],
+        verbs: ['create'],
+        resourceNames: ['cred-courier'],
       },
     ]);
     expect(rulesOf(manifests, 'Role', 'app')).toEqual([
@@ -380,11 +389,12 @@ describe('deliveryScope and requiredPermissions', () => {
 
     // Assess
     expect(
-      exact.map((p) => `${p.verb} ${p.resource}${p.name ? `/${p.name}` : ''} ${p.namespace ?? '*'}`),
+      exact.map((p) => `${p.verb} ${describeResource(p)}${p.name ? `/${p.name}` : ''} ${p.namespace ?? '*'}`),
     ).toEqual([
       'create configmaps cc-system',
       'get configmaps/cred-courier-inventory cc-system',
       'update configmaps/cred-courier-inventory cc-system',
+      'create serviceaccounts/token/cred-courier cc-system',
       'create secrets app',
       'get secrets/ecr-pull app',
       'patch secrets/ecr-pull app',
@@ -412,6 +422,48 @@ describe('deliveryScope and requiredPermissions', () => {
       namespace: 'team-a',
       name: 'raw',
     });
+  });
+});
+
+const describeResource = (p: { resource: string; subresource?: string }) =>
+  p.subresource ? `${p.resource}/${p.subresource}` : p.resource;
+
+describe('token renewal permission', () => {
+  it('asks exactly create serviceaccounts/token on cred-courier in the control namespace, and the Role grants only that name', () => {
+    // Act
+    const permissions = requiredPermissions(cluster('exact'), config.settings, ['app']);
+    const manifests = rbacManifests(cluster('exact'), config.settings);
+
+    // Assess
+    const renewal = permissions.filter((p) => p.subresource !== undefined);
+    expect(renewal).toEqual([
+      {
+        verb: 'create',
+        resource: 'serviceaccounts',
+        subresource: 'token',
+        group: '',
+        namespace: 'cc-system',
+        name: 'cred-courier',
+      },
+    ]);
+    expect(describePermission(renewal[0] as Permission)).toBe(
+      'create serviceaccounts/token/cred-courier in cc-system',
+    );
+    const tokenRules = manifests
+      .filter((m) => m.kind === 'Role' || m.kind === 'ClusterRole')
+      .flatMap((m) => (m.rules as PolicyRule[]).map((rule) => ({ namespace: m.metadata.namespace, rule })))
+      .filter(({ rule }) => rule.resources.some((r) => r.startsWith('serviceaccounts/')));
+    expect(tokenRules).toEqual([
+      {
+        namespace: 'cc-system',
+        rule: {
+          apiGroups: [''],
+          resources: ['serviceaccounts/token'],
+          verbs: ['create'],
+          resourceNames: ['cred-courier'],
+        },
+      },
+    ]);
   });
 });
 

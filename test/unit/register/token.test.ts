@@ -3,7 +3,16 @@ import { parse } from 'yaml';
 import type { ClusterSpec } from '../../../src/config/types.ts';
 import { CredCourierError } from '../../../src/errors.ts';
 import { parseKubeconfig } from '../../../src/kube/kubeconfig.ts';
-import { minimalKubeconfig, parseLifetime, tokenClaims } from '../../../src/register/token.ts';
+import {
+  DEFAULT_TOKEN_LIFETIME,
+  minimalKubeconfig,
+  parseLifetime,
+  renewalDue,
+  renewalDueAt,
+  storedCredential,
+  tokenClaims,
+  tokenLifetimeSeconds,
+} from '../../../src/register/token.ts';
 
 const jwt = (payload: object) =>
   ['{"alg":"RS256"}', JSON.stringify(payload), 'signature']
@@ -90,5 +99,54 @@ describe('minimalKubeconfig', () => {
     });
     expect(text).toContain('insecure-skip-tls-verify: true');
     expect(() => parseKubeconfig(spec, text)).toThrow(/allowInsecureSkipTlsVerify/);
+  });
+});
+
+describe('token renewal timing', () => {
+  const iat = Date.UTC(2026, 0, 1) / 1000;
+  const claims = (payload: object) => tokenClaims(jwt(payload));
+  const month = claims({ sub: 'system:serviceaccount:cc:cred-courier', iat, exp: iat + 30 * 86400 });
+
+  it('takes the lifetime from exp - iat, and none without both', () => {
+    expect(tokenLifetimeSeconds(month)).toBe(30 * 86400);
+    expect(tokenLifetimeSeconds(claims({ exp: iat + 600 }))).toBeUndefined();
+    expect(tokenLifetimeSeconds(claims({ iat }))).toBeUndefined();
+    expect(tokenLifetimeSeconds(claims({ iat, exp: iat }))).toBeUndefined();
+  });
+
+  it.each([
+    [0.5, 15 * 86400 - 1, false],
+    [0.5, 15 * 86400, true],
+    [0.1, 3 * 86400 - 1, false],
+    [0.1, 3 * 86400, true],
+    [0.9, 27 * 86400 - 1, false],
+    [0.9, 27 * 86400, true],
+  ])('with fraction %d, %i s after issue: due %s', (fraction, elapsed, due) => {
+    expect(renewalDue(month, fraction, new Date((iat + elapsed) * 1000))).toBe(due);
+  });
+
+  it('is never due for a token without an expiry or issue time, nor for no token', () => {
+    const later = new Date((iat + 400 * 86400) * 1000);
+    expect(renewalDue(claims({ sub: 'x', iat }), 0.5, later)).toBe(false);
+    expect(renewalDue(claims({ sub: 'x', exp: iat + 600 }), 0.5, later)).toBe(false);
+    expect(renewalDue(undefined, 0.5, later)).toBe(false);
+    expect(renewalDueAt(month, 0.5)?.toISOString()).toBe('2026-01-16T00:00:00.000Z');
+  });
+
+  it("register's default lifetime is 30 days: renewed after 15, 15 days of slack", () => {
+    expect(parseLifetime(DEFAULT_TOKEN_LIFETIME)).toBe(30 * 86400);
+  });
+
+  it('tells a renewable token from a long-lived one and a client certificate', () => {
+    expect(storedCredential({ token: jwt({ iat, exp: iat + 600 }) })).toMatchObject({
+      kind: 'token',
+      expiresAt: new Date((iat + 600) * 1000),
+    });
+    expect(storedCredential({ token: jwt({ sub: 'x' }) })?.kind).toBe('long-lived-token');
+    expect(storedCredential({ token: 'static-token' })).toEqual({ kind: 'long-lived-token' });
+    expect(storedCredential({ certData: Buffer.from('not a certificate').toString('base64') })).toEqual({
+      kind: 'client-certificate',
+    });
+    expect(storedCredential({})).toBeUndefined();
   });
 });
