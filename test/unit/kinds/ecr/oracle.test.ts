@@ -182,10 +182,23 @@ function functionRolePolicy() {
         .replace(/\$\{AWS::Region\}/g, 'eu-west-1')
         .replace(/\$\{AWS::AccountId\}/g, FUNCTION_ACCOUNT);
     }
-    if ('Fn::GetAtt' in value) return `arn:aws:dynamodb:eu-west-1:${FUNCTION_ACCOUNT}:table/ledger`;
+    if ('Fn::GetAtt' in value) {
+      const [logicalId] = value['Fn::GetAtt'] as [string, string];
+      return logicalId === 'AlarmTopicKey'
+        ? `arn:aws:kms:eu-west-1:${FUNCTION_ACCOUNT}:key/alarm-topic-key`
+        : `arn:aws:dynamodb:eu-west-1:${FUNCTION_ACCOUNT}:table/ledger`;
+    }
+    if ('Ref' in value && value.Ref === 'AlarmTopic')
+      return `arn:aws:sns:eu-west-1:${FUNCTION_ACCOUNT}:alarms`;
+    if (!('Ref' in value) && !Object.keys(value).some((key) => key.startsWith('Fn::')))
+      return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, resolve(inner)]));
     throw new Error(`unresolved ${JSON.stringify(value)}`);
   };
-  const statements = functionRoleStatements(config).map((s) => ({ ...s, Resource: resolve(s.Resource) }));
+  const statements = functionRoleStatements(config).map((s) => ({
+    ...s,
+    Resource: resolve(s.Resource),
+    ...('Condition' in s ? { Condition: resolve(s.Condition) } : {}),
+  }));
   return { Version: '2012-10-17', Statement: statements };
 }
 
