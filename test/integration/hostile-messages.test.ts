@@ -7,17 +7,14 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
-import type { SecretsWriterApi } from '../../src/aws/kubeconfig-writer.ts';
 import { progressLine } from '../../src/cli/output.ts';
-import { loadAdminKubeconfig } from '../../src/register/admin.ts';
 import { registerCluster } from '../../src/register/register.ts';
 import { waitForDefaultServiceAccounts } from '../faults/cluster.ts';
 import { ensureNamespace, ensureObject } from '../rig/accounts.ts';
 import { kubeRequest } from '../rig/kube-http.ts';
 import { capturedRun, configOf } from './fixtures.ts';
+import { registerOptions, storedKubeconfig, tokenOf } from './register-support.ts';
 import { rig, skipReason, theRig, uniqueName, useRigAws } from './rig-context.ts';
 
 /** C0 controls (CR, ESC, …), DEL and C1 controls, bidi overrides: what a terminal acts on. */
@@ -101,24 +98,11 @@ clusters:
       await waitForDefaultServiceAccounts(c(), [target, fresh]);
       const file = join(dir, `${name}.yaml`);
       writeFileSync(file, yaml([target, fresh]));
-      const report = await registerCluster({
-        configFile: file,
-        cluster: name,
-        admin: loadAdminKubeconfig(c().adminKubeconfigPath),
-        rbac: 'apply',
-        token: { kind: 'token-request', seconds: 24 * 3600 },
-        rotate: false,
-        dryRun: false,
-        entry: {},
-        secrets: new SecretsManagerClient({}) as unknown as SecretsWriterApi,
-      });
-      if (!report.ok) throw new Error(`register failed: ${JSON.stringify(report.verification?.items)}`);
-      const stored = await new SecretsManagerClient({}).send(
-        new GetSecretValueCommand({ SecretId: secretId }),
+      const report = await registerCluster(
+        registerOptions({ configFile: file, cluster: name, adminKubeconfigPath: c().adminKubeconfigPath }),
       );
-      token =
-        (parse(stored.SecretString ?? '') as { users: { user: { token: string } }[] }).users[0]?.user.token ??
-        '';
+      if (!report.ok) throw new Error(`register failed: ${JSON.stringify(report.verification?.items)}`);
+      token = tokenOf(await storedKubeconfig(secretId));
     });
     afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

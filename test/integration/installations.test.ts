@@ -16,11 +16,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { CoreV1Api, KubernetesObjectApi } from '@kubernetes/client-node';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
-import type { SecretsWriterApi } from '../../src/aws/kubeconfig-writer.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { createKubeApis } from '../../src/kube/apis.ts';
 import { applyObject } from '../../src/kube/apply.ts';
@@ -35,6 +32,7 @@ import { ensureNamespace, ensureObject } from '../rig/accounts.ts';
 import { kubeRequest } from '../rig/kube-http.ts';
 import { type RigCluster, waitFor } from '../rig/rig.ts';
 import { capturedRun } from './fixtures.ts';
+import { registerOptions, secretsWriter, storedKubeconfig, tokenOf } from './register-support.ts';
 import { rig, skipReason, theRig, uniqueName, useRigAws } from './rig-context.ts';
 
 const MANAGED_BY = 'app.kubernetes.io/managed-by';
@@ -51,18 +49,6 @@ interface Installation {
   readonly namespaces: readonly string[];
   readonly file: string;
   readonly secretId: string;
-}
-
-const sm = () => new SecretsManagerClient({});
-
-async function storedKubeconfig(secretId: string): Promise<string> {
-  const value = await sm().send(new GetSecretValueCommand({ SecretId: secretId }));
-  return value.SecretString ?? '';
-}
-
-function tokenOf(kubeconfig: string): string {
-  const doc = parse(kubeconfig) as { users: { user: { token: string } }[] };
-  return doc.users[0]?.user.token ?? '';
 }
 
 const b64 = (text: string) => Buffer.from(text).toString('base64');
@@ -113,22 +99,16 @@ ${extra}`,
     return { name, control, secretName, namespaces, file, secretId };
   }
 
-  function registerOptions(cluster: RigCluster, installation: Installation): RegisterOptions {
-    return {
+  function registerOptionsFor(cluster: RigCluster, installation: Installation): RegisterOptions {
+    return registerOptions({
       configFile: installation.file,
       cluster: installation.name,
-      admin: loadAdminKubeconfig(cluster.adminKubeconfigPath),
-      rbac: 'apply',
-      token: { kind: 'token-request', seconds: 24 * 3600 },
-      rotate: false,
-      dryRun: false,
-      entry: {},
-      secrets: sm() as unknown as SecretsWriterApi,
-    };
+      adminKubeconfigPath: cluster.adminKubeconfigPath,
+    });
   }
 
   async function registered(cluster: RigCluster, installation: Installation): Promise<void> {
-    const report = await registerCluster(registerOptions(cluster, installation));
+    const report = await registerCluster(registerOptionsFor(cluster, installation));
     if (!report.ok) throw new Error(`register ${installation.control}: ${JSON.stringify(report)}`);
   }
 
@@ -146,7 +126,7 @@ ${extra}`,
       force: false,
       recoveryWindowDays: 7,
       kubeconfigs: { get: async (_c, id) => storedKubeconfig(id), invalidate: () => {} },
-      secrets: sm() as unknown as SecretsWriterApi,
+      secrets: secretsWriter(),
       ...(onKubeRequest ? { onKubeRequest } : {}),
     });
   }

@@ -15,13 +15,11 @@ import {
   ListSecretVersionIdsCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import { afterAll, describe, expect, it, vi } from 'vitest';
-import type { SecretsWriterApi } from '../../src/aws/kubeconfig-writer.ts';
-import { main } from '../../src/cli/main.ts';
-import { loadAdminKubeconfig } from '../../src/register/admin.ts';
+import { afterAll, describe, expect, it } from 'vitest';
 import { registerCluster } from '../../src/register/register.ts';
 import { ensureNamespace } from '../rig/accounts.ts';
 import { kubeRequest } from '../rig/kube-http.ts';
+import { cli, registerOptions } from './register-support.ts';
 import { rig, skipReason, theRig, uniqueName, useRigAws } from './rig-context.ts';
 
 const sm = () => new SecretsManagerClient({});
@@ -45,28 +43,6 @@ async function snapshot(secretId: string) {
       .sort(),
     value,
   };
-}
-
-async function cli(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const stdout = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    out.push(String(chunk));
-    return true;
-  });
-  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    err.push(String(chunk));
-    return true;
-  });
-  try {
-    process.exitCode = undefined;
-    const code = await main(args);
-    return { code, stdout: out.join(''), stderr: err.join('') };
-  } finally {
-    process.exitCode = undefined;
-    stdout.mockRestore();
-    stderr.mockRestore();
-  }
 }
 
 interface ForeignCase {
@@ -185,17 +161,11 @@ describe.skipIf(!rig)(`kubeconfig secret ownership${rig ? '' : ` (skipped: ${ski
     // Prepare
     const secretId = `cred-courier/test/${uniqueName('own')}`;
     const setup = await prepare(secretId);
-    const options = {
+    const options = registerOptions({
       configFile: setup.file,
       cluster: setup.name,
-      admin: loadAdminKubeconfig(setup.cluster.adminKubeconfigPath),
-      rbac: 'apply' as const,
-      token: { kind: 'token-request' as const, seconds: 24 * 3600 },
-      rotate: false,
-      dryRun: false,
-      entry: {},
-      secrets: sm() as unknown as SecretsWriterApi,
-    };
+      adminKubeconfigPath: setup.cluster.adminKubeconfigPath,
+    });
     const first = await registerCluster(options);
     await sm().send(new DeleteSecretCommand({ SecretId: secretId, RecoveryWindowInDays: 7 }));
 

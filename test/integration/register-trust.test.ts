@@ -8,12 +8,9 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import type { SecretsWriterApi } from '../../src/aws/kubeconfig-writer.ts';
 import { KubeconfigError } from '../../src/errors.ts';
-import { loadAdminKubeconfig } from '../../src/register/admin.ts';
 import { registerCluster } from '../../src/register/register.ts';
 import { classify } from '../../src/report/classify.ts';
 import { Pki } from '../faults/pki.ts';
@@ -21,6 +18,7 @@ import { FaultProxy } from '../faults/proxy.ts';
 import { RecordingListener } from '../faults/sink.ts';
 import { ensureNamespace } from '../rig/accounts.ts';
 import { kubeRequest } from '../rig/kube-http.ts';
+import { registerOptions, storedKubeconfig } from './register-support.ts';
 import { rig, skipReason, theRig, uniqueName, useRigAws } from './rig-context.ts';
 
 type Doc = { clusters: { cluster: Record<string, unknown> }[] };
@@ -56,23 +54,12 @@ describe.skipIf(!rig)(`register and the embedded CA${rig ? '' : ` (skipped: ${sk
     writeFileSync(adminFile, stringify(admin));
     const configFile = registrationFile(dir, name, control, namespace);
     const secretId = `cred-courier/test/${name}`;
-    const sm = new SecretsManagerClient({});
 
     // Act
-    const outcome = await registerCluster({
-      configFile,
-      cluster: name,
-      admin: loadAdminKubeconfig(adminFile),
-      rbac: 'apply',
-      token: { kind: 'token-request', seconds: 24 * 3600 },
-      rotate: false,
-      dryRun: false,
-      entry: {},
-      secrets: sm as unknown as SecretsWriterApi,
-    }).catch((error: unknown) => error);
-    const stored = await sm
-      .send(new GetSecretValueCommand({ SecretId: secretId }))
-      .catch((e: Error) => e.name);
+    const outcome = await registerCluster(
+      registerOptions({ configFile, cluster: name, adminKubeconfigPath: adminFile }),
+    ).catch((error: unknown) => error);
+    const stored = await storedKubeconfig(secretId).catch((e: Error) => e.name);
     const controlNamespace = await kubeRequest(
       cluster,
       cluster.adminToken,
@@ -118,23 +105,12 @@ describe.skipIf(!rig)(`register and the embedded CA${rig ? '' : ` (skipped: ${sk
     const adminFile = join(dir, 'admin-via-proxy.yaml');
     writeFileSync(adminFile, admin);
     const configFile = registrationFile(dir, name, control, namespace);
-    const sm = new SecretsManagerClient({});
 
     // Act
-    const outcome = await registerCluster({
-      configFile,
-      cluster: name,
-      admin: loadAdminKubeconfig(adminFile),
-      rbac: 'apply',
-      token: { kind: 'token-request', seconds: 24 * 3600 },
-      rotate: false,
-      dryRun: false,
-      entry: {},
-      secrets: sm as unknown as SecretsWriterApi,
-    }).catch((error: unknown) => error);
-    const stored = await sm
-      .send(new GetSecretValueCommand({ SecretId: `cred-courier/test/${name}` }))
-      .catch((e: Error) => e.name);
+    const outcome = await registerCluster(
+      registerOptions({ configFile, cluster: name, adminKubeconfigPath: adminFile }),
+    ).catch((error: unknown) => error);
+    const stored = await storedKubeconfig(`cred-courier/test/${name}`).catch((e: Error) => e.name);
     const seenByProxy = proxy.requests.map((r) => `${r.method} ${r.status}`);
     await proxy.stop();
     await sink.stop();

@@ -11,14 +11,11 @@ import { join } from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import {
   DescribeSecretCommand,
-  GetSecretValueCommand,
   ListSecretVersionIdsCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import type { SecretsWriterApi } from '../../src/aws/kubeconfig-writer.ts';
-import { main } from '../../src/cli/main.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { reviewAccess } from '../../src/kube/access-review.ts';
 import { createKubeApis } from '../../src/kube/apis.ts';
@@ -35,6 +32,7 @@ import { kubeRequest } from '../rig/kube-http.ts';
 import type { RigCluster } from '../rig/rig.ts';
 import { waitFor } from '../rig/rig.ts';
 import { capturedRun } from './fixtures.ts';
+import { cli, registerOptions, secretsWriter, storedKubeconfig, tokenOf } from './register-support.ts';
 import { rig, skipReason, theRig, uniqueName, useRigAws } from './rig-context.ts';
 
 const ROLE = 'arn:aws:iam::123456789012:role/cred-courier-s3';
@@ -79,16 +77,6 @@ clusters:
 
 const sm = () => new SecretsManagerClient({});
 
-async function storedKubeconfig(secretId: string): Promise<string> {
-  const value = await sm().send(new GetSecretValueCommand({ SecretId: secretId }));
-  return value.SecretString ?? '';
-}
-
-function tokenOf(kubeconfig: string): string {
-  const doc = parse(kubeconfig) as { users: { user: { token: string } }[] };
-  return doc.users[0]?.user.token ?? '';
-}
-
 /**
  * Waits until the apiserver refuses `token` (401). Revocation is not instant: the apiserver caches a
  * successful token authentication for up to 10 seconds.
@@ -102,34 +90,10 @@ async function waitUntilRevoked(cluster: RigCluster, token: string, path: string
   return true;
 }
 
-/** Runs the CLI in-process and captures what it prints. */
-async function cli(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const stdout = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    out.push(String(chunk));
-    return true;
-  });
-  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    err.push(String(chunk));
-    return true;
-  });
-  try {
-    process.exitCode = undefined;
-    const code = await main(args);
-    return { code, stdout: out.join(''), stderr: err.join('') };
-  } finally {
-    process.exitCode = undefined;
-    stdout.mockRestore();
-    stderr.mockRestore();
-  }
-}
-
 describe.skipIf(!rig)(`registration on the rig${rig ? '' : ` (skipped: ${skipReason})`}`, () => {
   useRigAws();
   const dir = mkdtempSync(join(tmpdir(), 'cred-courier-register-'));
   const bucket = uniqueName('reg-reports');
-  const secrets = () => sm() as unknown as SecretsWriterApi;
 
   beforeAll(async () => {
     await new S3Client({ forcePathStyle: true }).send(
@@ -157,18 +121,14 @@ describe.skipIf(!rig)(`registration on the rig${rig ? '' : ` (skipped: ${skipRea
     setup: Setup & { rigCluster: RigCluster },
     extra: Partial<RegisterOptions> = {},
   ): RegisterOptions {
-    return {
-      configFile: setup.file,
-      cluster: setup.name,
-      admin: loadAdminKubeconfig(setup.rigCluster.adminKubeconfigPath),
-      rbac: 'apply',
-      token: { kind: 'token-request', seconds: 24 * 3600 * 30 },
-      rotate: false,
-      dryRun: false,
-      entry: {},
-      secrets: secrets(),
-      ...extra,
-    };
+    return registerOptions(
+      {
+        configFile: setup.file,
+        cluster: setup.name,
+        adminKubeconfigPath: setup.rigCluster.adminKubeconfigPath,
+      },
+      { token: { kind: 'token-request', seconds: 24 * 3600 * 30 }, ...extra },
+    );
   }
 
   async function deliver(file: string, cluster: string) {
@@ -699,7 +659,7 @@ describe.skipIf(!rig)(`registration on the rig${rig ? '' : ` (skipped: ${skipRea
         force: false,
         recoveryWindowDays: 7,
         kubeconfigs: { get: async (_c, id) => storedKubeconfig(id), invalidate: () => {} },
-        secrets: secrets(),
+        secrets: secretsWriter(),
       });
 
     // Act
@@ -726,7 +686,7 @@ describe.skipIf(!rig)(`registration on the rig${rig ? '' : ` (skipped: ${skipRea
       force: false,
       recoveryWindowDays: 7,
       kubeconfigs: { get: async (_c, id) => storedKubeconfig(id), invalidate: () => {} },
-      secrets: secrets(),
+      secrets: secretsWriter(),
     });
 
     // Assess
@@ -793,7 +753,7 @@ describe.skipIf(!rig)(`registration on the rig${rig ? '' : ` (skipped: ${skipRea
       force: false,
       recoveryWindowDays: 7,
       kubeconfigs: { get: async (_c, id) => storedKubeconfig(id), invalidate: () => {} },
-      secrets: secrets(),
+      secrets: secretsWriter(),
     });
 
     // Assess

@@ -19,9 +19,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { type AwsClients, defaultAwsClients } from '../../src/aws/clients.ts';
 import { secretsManagerKubeconfigs } from '../../src/aws/kubeconfig-store.ts';
-import { renewalRequestToken, type SecretsWriterApi } from '../../src/aws/kubeconfig-writer.ts';
+import { renewalRequestToken } from '../../src/aws/kubeconfig-writer.ts';
 import { loadConfig } from '../../src/config/load.ts';
-import { loadAdminKubeconfig } from '../../src/register/admin.ts';
 import { checkClusters } from '../../src/register/check.ts';
 import { objectName } from '../../src/register/rbac.ts';
 import { registerCluster } from '../../src/register/register.ts';
@@ -31,6 +30,7 @@ import { ensureNamespace } from '../rig/accounts.ts';
 import { kubeRequest } from '../rig/kube-http.ts';
 import { type RigCluster, waitFor } from '../rig/rig.ts';
 import { capturedRun } from './fixtures.ts';
+import { registerOptions, tokenOf } from './register-support.ts';
 import { rig, skipReason, theRig, uniqueName, useRigAws } from './rig-context.ts';
 
 /** 20 minutes: the apiserver's minimum is 10; renewal is due after 10 (the default fraction 0.5). */
@@ -38,11 +38,6 @@ const LIFETIME_SECONDS = 1200;
 const PAST_THRESHOLD_MS = 11 * 60 * 1000;
 
 const sm = () => new SecretsManagerClient({});
-
-function tokenOf(kubeconfig: string): string {
-  const doc = parse(kubeconfig) as { users: { user: { token: string } }[] };
-  return doc.users[0]?.user.token ?? '';
-}
 
 async function current(secretId: string): Promise<{ text: string; versionId: string }> {
   const value = await sm().send(new GetSecretValueCommand({ SecretId: secretId }));
@@ -153,17 +148,12 @@ clusters:
     ecr: { secretName: ecr-pull, registries: [{ region: eu-west-1 }] }
 `,
     );
-    const report = await registerCluster({
-      configFile: file,
-      cluster: name,
-      admin: loadAdminKubeconfig(rigCluster.adminKubeconfigPath),
-      rbac: 'apply',
-      token: { kind: 'token-request', seconds: LIFETIME_SECONDS },
-      rotate: false,
-      dryRun: false,
-      entry: {},
-      secrets: sm() as unknown as SecretsWriterApi,
-    });
+    const report = await registerCluster(
+      registerOptions(
+        { configFile: file, cluster: name, adminKubeconfigPath: rigCluster.adminKubeconfigPath },
+        { token: { kind: 'token-request', seconds: LIFETIME_SECONDS } },
+      ),
+    );
     expect(report.ok, JSON.stringify(report.verification?.items)).toBe(true);
     expect(report.verification?.permissions).toContainEqual(
       expect.objectContaining({

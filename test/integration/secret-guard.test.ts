@@ -8,14 +8,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { parse } from 'yaml';
-import type { SecretsWriterApi } from '../../src/aws/kubeconfig-writer.ts';
-import { main } from '../../src/cli/main.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.ts';
 import { LABELS } from '../../src/kinds/metadata.ts';
-import { loadAdminKubeconfig } from '../../src/register/admin.ts';
 import { checkClusters } from '../../src/register/check.ts';
 import { objectName, rbacManifests } from '../../src/register/rbac.ts';
 import { type RegisterOptions, registerCluster } from '../../src/register/register.ts';
@@ -24,6 +19,7 @@ import { ensureNamespace } from '../rig/accounts.ts';
 import { type KubeResponse, kubeRequest } from '../rig/kube-http.ts';
 import type { RigCluster } from '../rig/rig.ts';
 import { capturedRun, configOf } from './fixtures.ts';
+import { cli, registerOptions, storedKubeconfig, tokenOf } from './register-support.ts';
 import { rig, skipReason, theRig, uniqueName, useRigAws } from './rig-context.ts';
 
 const ROLE = 'arn:aws:iam::123456789012:role/cred-courier-s3';
@@ -33,40 +29,6 @@ const MANAGED_BY = 'app.kubernetes.io/managed-by';
 const MERGE = 'application/merge-patch+json';
 const b64 = (text: string) => Buffer.from(text).toString('base64');
 const DOCKER = { '.dockerconfigjson': b64('{"auths":{}}') };
-
-const sm = () => new SecretsManagerClient({});
-const secrets = () => sm() as unknown as SecretsWriterApi;
-
-async function storedKubeconfig(secretId: string): Promise<string> {
-  return (await sm().send(new GetSecretValueCommand({ SecretId: secretId }))).SecretString ?? '';
-}
-
-function tokenOf(kubeconfig: string): string {
-  return (parse(kubeconfig) as { users: { user: { token: string } }[] }).users[0]?.user.token ?? '';
-}
-
-/** Runs the CLI in-process and captures what it prints. */
-async function cli(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const stdout = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    out.push(String(chunk));
-    return true;
-  });
-  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    err.push(String(chunk));
-    return true;
-  });
-  try {
-    process.exitCode = undefined;
-    const code = await main(args);
-    return { code, stdout: out.join(''), stderr: err.join('') };
-  } finally {
-    process.exitCode = undefined;
-    stdout.mockRestore();
-    stderr.mockRestore();
-  }
-}
 
 /**
  * What a test records of a response: status and, when refused, the message. A ValidatingAdmissionPolicy
@@ -134,17 +96,9 @@ clusters:
     await waitForDefaultServiceAccounts(c(), Object.values(ns));
     const file = join(dir, `${name}.yaml`);
     writeFileSync(file, entry(Object.values(ns), [ns.d1, ns.t1]));
-    const report = await registerCluster({
-      configFile: file,
-      cluster: name,
-      admin: loadAdminKubeconfig(c().adminKubeconfigPath),
-      rbac: 'apply',
-      token: { kind: 'token-request', seconds: 24 * 3600 },
-      rotate: false,
-      dryRun: false,
-      entry: {},
-      secrets: secrets(),
-    });
+    const report = await registerCluster(
+      registerOptions({ configFile: file, cluster: name, adminKubeconfigPath: c().adminKubeconfigPath }),
+    );
     if (!report.ok) throw new Error(`register failed: ${JSON.stringify(report.verification?.items)}`);
     token = tokenOf(await storedKubeconfig(secretId));
     policy = objectName(control, 'secret-guard');
@@ -385,17 +339,12 @@ clusters:
     const text = `settings: { controlNamespace: ${adoptControl}, clusterDeadlineSeconds: 30 }\nclusters:\n  - name: ${adoptName}\n    kubeconfigSecret: cred-courier/test/${adoptName}\n    namespaces: { names: [${target}] }\n    ecr: { secretName: ${ECR}, registries: [{ region: eu-west-1 }] }\n    adoptExistingSecrets: true\n`;
     const file = join(dir, `${adoptName}.yaml`);
     writeFileSync(file, text.replace(`names: [${target}]`, `names: [${target}, ${opaqueTarget}]`));
-    const report = await registerCluster({
-      configFile: file,
-      cluster: adoptName,
-      admin: loadAdminKubeconfig(rigCluster.adminKubeconfigPath),
-      rbac: 'apply',
-      token: { kind: 'token-request', seconds: 3600 },
-      rotate: false,
-      dryRun: false,
-      entry: {},
-      secrets: secrets(),
-    });
+    const report = await registerCluster(
+      registerOptions(
+        { configFile: file, cluster: adoptName, adminKubeconfigPath: rigCluster.adminKubeconfigPath },
+        { token: { kind: 'token-request', seconds: 3600 } },
+      ),
+    );
     const admin = (method: string, path: string, body?: unknown) =>
       kubeRequest(rigCluster, rigCluster.adminToken, method, path, body);
     await admin('POST', secretPath(target), {
@@ -612,17 +561,12 @@ clusters:
 `;
     const file = join(dir, `${globName}.yaml`);
     writeFileSync(file, text);
-    const report = await registerCluster({
-      configFile: file,
-      cluster: globName,
-      admin: loadAdminKubeconfig(rigCluster.adminKubeconfigPath),
-      rbac: 'apply',
-      token: { kind: 'token-request', seconds: 3600 },
-      rotate: false,
-      dryRun: false,
-      entry: {},
-      secrets: secrets(),
-    });
+    const report = await registerCluster(
+      registerOptions(
+        { configFile: file, cluster: globName, adminKubeconfigPath: rigCluster.adminKubeconfigPath },
+        { token: { kind: 'token-request', seconds: 3600 } },
+      ),
+    );
     const globToken = tokenOf(await storedKubeconfig(`cred-courier/test/${globName}`));
     const pullSecret = (namespace: string) => ({
       metadata: { name: pull, namespace, labels: { [MANAGED_BY]: 'cred-courier' } },
@@ -696,17 +640,12 @@ clusters:
       file,
       `settings: { controlNamespace: ${globControl} }\nclusters:\n  - name: ${globName}\n    kubeconfigSecret: cred-courier/test/${globName}\n    namespaces: { names: ["${prefix}-*"] }\n    ecr: { secretName: ${pull}, registries: [{ region: eu-west-1 }] }\n`,
     );
-    const report = await registerCluster({
-      configFile: file,
-      cluster: globName,
-      admin: loadAdminKubeconfig(rigCluster.adminKubeconfigPath),
-      rbac: 'apply',
-      token: { kind: 'token-request', seconds: 3600 },
-      rotate: false,
-      dryRun: false,
-      entry: {},
-      secrets: secrets(),
-    });
+    const report = await registerCluster(
+      registerOptions(
+        { configFile: file, cluster: globName, adminKubeconfigPath: rigCluster.adminKubeconfigPath },
+        { token: { kind: 'token-request', seconds: 3600 } },
+      ),
+    );
     const globToken = tokenOf(await storedKubeconfig(`cred-courier/test/${globName}`));
 
     // Act: a correct pull Secret (name, type, label), as a server-side dry run: nothing is persisted.
@@ -799,23 +738,30 @@ describe.skipIf(!rig)(`guard or nothing on the rig${rig ? '' : ` (skipped: ${ski
     return { name, control, app, file, text, secretId: `cred-courier/test/${name}` };
   }
 
-  const registerOptions = (
+  /** `register` of a cluster `clusterWithoutGuard` prepared: its RBAC is in place already, none is applied. */
+  const optionsKeepingRbac = (
     rigCluster: RigCluster,
     setup: { name: string; file: string },
     extra: Partial<RegisterOptions> = {},
-  ): RegisterOptions => ({
-    configFile: setup.file,
-    cluster: setup.name,
-    admin: loadAdminKubeconfig(rigCluster.adminKubeconfigPath),
-    rbac: 'skip',
-    token: { kind: 'token-request', seconds: 3600 },
-    rotate: false,
-    dryRun: false,
-    entry: {},
-    secrets: secrets(),
-    settleMs: 2000,
-    ...extra,
-  });
+  ): RegisterOptions =>
+    registerOptions(
+      { configFile: setup.file, cluster: setup.name, adminKubeconfigPath: rigCluster.adminKubeconfigPath },
+      { rbac: 'skip', token: { kind: 'token-request', seconds: 3600 }, settleMs: 2000, ...extra },
+    );
+
+  /** `cred-courier register --without-secret-guard` of a cluster `clusterWithoutGuard` prepared. */
+  const registerWithoutGuardByCli = (rigCluster: RigCluster, setup: { name: string; file: string }) =>
+    cli([
+      'register',
+      setup.name,
+      '--kubeconfig',
+      rigCluster.adminKubeconfigPath,
+      '--rbac',
+      'skip',
+      '-c',
+      setup.file,
+      '--without-secret-guard',
+    ]);
 
   it('register stores no kubeconfig when the secret guard is not in effect (exact names and globs), and says what to do', async () => {
     // Prepare
@@ -825,8 +771,8 @@ describe.skipIf(!rig)(`guard or nothing on the rig${rig ? '' : ` (skipped: ${ski
 
     // Act
     const reports = [
-      await registerCluster(registerOptions(rigCluster, exact)),
-      await registerCluster(registerOptions(rigCluster, globbed)),
+      await registerCluster(optionsKeepingRbac(rigCluster, exact)),
+      await registerCluster(optionsKeepingRbac(rigCluster, globbed)),
     ];
 
     // Assess
@@ -850,23 +796,13 @@ describe.skipIf(!rig)(`guard or nothing on the rig${rig ? '' : ` (skipped: ${ski
     // Prepare
     const rigCluster = theRig().clusters.b;
     const setup = await clusterWithoutGuard(rigCluster, 'APP');
-    const args = [
-      'register',
-      setup.name,
-      '--kubeconfig',
-      rigCluster.adminKubeconfigPath,
-      '--rbac',
-      'skip',
-      '-c',
-      setup.file,
-    ];
 
     // Act
-    const registered = await cli([...args, '--without-secret-guard']);
+    const registered = await registerWithoutGuardByCli(rigCluster, setup);
     const written = readFileSync(setup.file, 'utf8');
     const stored = await storedKubeconfig(setup.secretId);
     const check = await cli(['check', setup.name, '-c', setup.file]);
-    const again = await registerCluster(registerOptions(rigCluster, setup, { rotate: true }));
+    const again = await registerCluster(optionsKeepingRbac(rigCluster, setup, { rotate: true }));
 
     // Assess
     expect(registered.code).toBe(0);
@@ -889,17 +825,7 @@ describe.skipIf(!rig)(`guard or nothing on the rig${rig ? '' : ` (skipped: ${ski
     const setup = await clusterWithoutGuard(rigCluster, '"APP*"');
 
     // Act
-    const result = await cli([
-      'register',
-      setup.name,
-      '--kubeconfig',
-      rigCluster.adminKubeconfigPath,
-      '--rbac',
-      'skip',
-      '--without-secret-guard',
-      '-c',
-      setup.file,
-    ]);
+    const result = await registerWithoutGuardByCli(rigCluster, setup);
 
     // Assess
     expect(result.code).toBe(2);
@@ -915,17 +841,7 @@ describe.skipIf(!rig)(`guard or nothing on the rig${rig ? '' : ` (skipped: ${ski
     // Prepare
     const rigCluster = theRig().clusters.a;
     const setup = await clusterWithoutGuard(rigCluster, 'APP');
-    const registered = await cli([
-      'register',
-      setup.name,
-      '--kubeconfig',
-      rigCluster.adminKubeconfigPath,
-      '--rbac',
-      'skip',
-      '--without-secret-guard',
-      '-c',
-      setup.file,
-    ]);
+    const registered = await registerWithoutGuardByCli(rigCluster, setup);
     const config = configOf(readFileSync(setup.file, 'utf8'));
 
     // Act: two runs.
@@ -958,7 +874,7 @@ describe.skipIf(!rig)(`guard or nothing on the rig${rig ? '' : ` (skipped: ${ski
       `settings: { controlNamespace: ${control} }\nclusters:\n  - name: ${name}\n    kubeconfigSecret: cred-courier/test/${name}\n    namespaces: { names: [${app}] }\n    ecr: { secretName: ${ECR}, registries: [{ region: eu-west-1 }] }\n`,
     );
     const registered = await registerCluster({
-      ...registerOptions(rigCluster, { name, file }),
+      ...optionsKeepingRbac(rigCluster, { name, file }),
       rbac: 'apply',
       token: { kind: 'token-request', seconds: 30 * 24 * 3600 },
       settleMs: 15_000,
