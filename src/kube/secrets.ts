@@ -113,11 +113,8 @@ async function takeOverUnlabelled(
 ): Promise<WriteAction> {
   const { name, namespace } = manifest.metadata;
   const where = `Secret ${namespace}/${name}`;
-  let existing: V1Secret;
-  try {
-    existing = await core.readNamespacedSecret({ name, namespace });
-  } catch (error) {
-    if (!isStatus(error, 404)) throw error;
+  const existing = await readSecretIfPresent(core, namespace, name);
+  if (!existing) {
     throw new OwnershipConflictError(`${where} changed while cred-courier was updating it; left untouched`, {
       cause: refusal,
     });
@@ -207,13 +204,8 @@ async function adoptSecret(
 ): Promise<WriteAction> {
   const { name, namespace } = manifest.metadata;
   const where = `Secret ${namespace}/${name}`;
-  let existing: V1Secret;
-  try {
-    existing = await core.readNamespacedSecret({ name, namespace });
-  } catch (error) {
-    if (isStatus(error, 404)) return createSecret(core, manifest, where);
-    throw error;
-  }
+  const existing = await readSecretIfPresent(core, namespace, name);
+  if (!existing) return createSecret(core, manifest, where);
   const installation = existing.metadata?.labels?.[LABELS.installation];
   if (installation !== undefined && installation !== owner.installation) {
     throw new OwnershipConflictError(
@@ -346,14 +338,24 @@ export async function readSecretHead(
   name: string,
   owner?: Owner,
 ): Promise<{ owned: boolean; type?: string; annotations: Record<string, string> } | undefined> {
+  const secret = await readSecretIfPresent(core, namespace, name);
+  if (!secret) return undefined;
+  const labels = secret.metadata?.labels;
+  return {
+    owned: owner ? isOwnedBy(labels, owner) : labels?.[LABELS.managedBy] === MANAGER,
+    ...(secret.type ? { type: secret.type } : {}),
+    annotations: secret.metadata?.annotations ?? {},
+  };
+}
+
+/** The Secret as the apiserver has it now, or undefined when there is none (404). */
+async function readSecretIfPresent(
+  core: CoreV1Api,
+  namespace: string,
+  name: string,
+): Promise<V1Secret | undefined> {
   try {
-    const secret = await core.readNamespacedSecret({ name, namespace });
-    const labels = secret.metadata?.labels;
-    return {
-      owned: owner ? isOwnedBy(labels, owner) : labels?.[LABELS.managedBy] === MANAGER,
-      ...(secret.type ? { type: secret.type } : {}),
-      annotations: secret.metadata?.annotations ?? {},
-    };
+    return await core.readNamespacedSecret({ name, namespace });
   } catch (error) {
     if (isStatus(error, 404)) return undefined;
     throw error;
