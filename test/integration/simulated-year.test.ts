@@ -302,7 +302,7 @@ clusters:
     const known = entries.map((e) => e.name);
     const byRole = Object.fromEntries(entries.map((e) => [e.role, e])) as Record<EntryName, Entry>;
     const runs = schedule();
-    const sent: { at: number; kind: KindId; subject: string }[] = [];
+    const sent: { at: number; kind: KindId; subject: string; classes: string }[] = [];
     const renewals: Record<string, number> = {};
     const renewalFailures: string[] = [];
     const lostDelivery: string[] = [];
@@ -462,7 +462,15 @@ clusters:
       expect(recorded.notNotified).toEqual([]);
       if (recorded.minCredentialSecondsLeft !== undefined)
         leastFleetValidityS = Math.min(leastFleetValidityS, recorded.minCredentialSecondsLeft);
-      for (const n of recorded.notified) sent.push({ at, kind: run.kind, subject: n.subject });
+      for (const n of recorded.notified) {
+        const classes = n.transitions.map((t) => ('failureClass' in t ? t.failureClass : undefined));
+        sent.push({
+          at,
+          kind: run.kind,
+          subject: n.subject,
+          classes: [...new Set(classes)].filter(Boolean).join(','),
+        });
+      }
     }
     const seconds = (Date.now() - started) / 1000;
 
@@ -589,7 +597,8 @@ clusters:
       `day ${(x.at / DAY).toFixed(4)} ${x.kind} run: ${x.subject}`;
     const table = expected.map((x) => {
       const got = sent.filter((s) => key(s) === key(x)).length;
-      return `| ${x.scenario} | 1 (day ${(x.at / DAY).toFixed(2)}) | ${got} |`;
+      const classes = sent.find((s) => key(s) === key(x))?.classes ?? '';
+      return `| ${x.scenario} | 1 (day ${(x.at / DAY).toFixed(2)}) | ${got}${classes ? ` (${classes})` : ''} |`;
     });
     const unexpected = sent.filter((s) => !expected.some((x) => key(x) === key(s)));
     const received = await topic.received();
@@ -608,6 +617,16 @@ clusters:
     console.log(`Simulated year\n${report}`);
     expect([...sent.map(key)].sort()).toEqual([...expected.map(key)].sort());
     expect(received.map((r) => r.subject).sort()).toEqual(expected.map((x) => x.subject).sort());
+    // Each message names the failure class: dns for the unreachable names, unauthorized for the expired certificate.
+    const expectedClass = (scenario: string) =>
+      scenario.includes('close to expiry')
+        ? ''
+        : scenario.startsWith('client certificate')
+          ? 'unauthorized'
+          : 'dns';
+    expect(expected.map((x) => `${x.scenario}: ${sent.find((s) => key(s) === key(x))?.classes}`)).toEqual(
+      expected.map((x) => `${x.scenario}: ${expectedClass(x.scenario)}`),
+    );
     expect(lostDelivery).toEqual([]);
     expect(renewalFailures).toEqual([]);
     expect(renewals).toEqual(expectedRenewals);
