@@ -346,12 +346,17 @@ export function mergeCredentials(
   return { put, remove };
 }
 
-/** The least validity left over the clusters' stored credentials that expire; undefined when none does. */
+/**
+ * The least validity left over the clusters' stored credentials that expire and have not expired yet;
+ * undefined when none does. An expired one already breaks its cluster's delivery, which the failing
+ * alarm and the notifications report: counting it too would keep the credential alarm in ALARM for good
+ * (a decommissioned cluster left in the file) and hide the next credential that nears its expiry.
+ */
 export function minCredentialSecondsLeft(rows: readonly CredentialRow[], now: Date): number | undefined {
   let least: number | undefined;
   for (const row of rows) {
     const left = credentialSecondsLeft(row, now);
-    if (left !== undefined) least = Math.min(least ?? Infinity, left);
+    if (left !== undefined && left > 0) least = Math.min(least ?? Infinity, left);
   }
   return least;
 }

@@ -2,9 +2,11 @@ import { describe, expect, it } from 'vitest';
 import type { KindId } from '../../../src/kinds/kind.ts';
 import {
   applyChanges,
+  type CredentialRow,
   fleetMetrics,
   type LedgerRow,
   mergeLedger,
+  minCredentialSecondsLeft,
   targetKey,
   targetStatus,
   VALIDITY_THRESHOLDS_SECONDS,
@@ -390,5 +392,44 @@ describe('Function: fleetMetrics', () => {
 
     // Assess
     expect(fleet).toEqual({});
+  });
+});
+
+describe('Function: minCredentialSecondsLeft', () => {
+  const now = new Date('2026-06-01T00:00:00Z');
+  const credential = (cluster: string, expiresAt?: string): CredentialRow => ({
+    target: `cluster#${cluster}#credential`,
+    record: 'credential',
+    cluster,
+    credentialKind: expiresAt ? 'token' : 'long-lived-token',
+    ...(expiresAt ? { expiresAt } : {}),
+    seenAt: now.toISOString(),
+  });
+
+  it('is the least validity of the credentials still valid, so an expired one cannot hide the next nearing expiry', () => {
+    // Prepare: a decommissioned cluster's token expired long ago; another's has 3 days left.
+    const rows = [
+      credential('gone', '2026-01-01T00:00:00Z'),
+      credential('cert', '2026-06-04T00:00:00Z'),
+      credential('tok', '2026-06-20T00:00:00Z'),
+      credential('long-lived'),
+    ];
+
+    // Act
+    const least = minCredentialSecondsLeft(rows, now);
+
+    // Assess
+    expect(least).toBe(3 * 24 * 3600);
+  });
+
+  it('is undefined when no credential is still valid and expiring', () => {
+    // Act
+    const least = minCredentialSecondsLeft(
+      [credential('gone', '2026-01-01T00:00:00Z'), credential('l')],
+      now,
+    );
+
+    // Assess
+    expect(least).toBeUndefined();
   });
 });
