@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { ApiException } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import {
@@ -456,7 +457,11 @@ describe('Function: describeFailure', () => {
 
   it('scrubs a secret that holds line breaks (a PEM key) before escaping, so no line of it survives', () => {
     // Prepare
-    const key = `-----BEGIN PRIVATE KEY-----\n${'A'.repeat(64)}\n${'B'.repeat(64)}\n-----END PRIVATE KEY-----`;
+    // A key made now: a PEM's line breaks are what this is about.
+    const key = generateKeyPairSync('ed25519')
+      .privateKey.export({ type: 'pkcs8', format: 'pem' })
+      .toString()
+      .trim();
     const redactor = new Redactor();
     redactor.add(key);
     const error = apiException(422, JSON.stringify({ message: `echoed: ${key}` }));
