@@ -10,20 +10,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  CreateTableCommand,
-  DeleteTableCommand,
-  DynamoDBClient,
-  waitUntilTableExists,
-} from '@aws-sdk/client-dynamodb';
-import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
-import {
-  CreateQueueCommand,
-  DeleteMessageCommand,
-  GetQueueAttributesCommand,
-  ReceiveMessageCommand,
-  SQSClient,
-} from '@aws-sdk/client-sqs';
+import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { afterAll, describe, expect, it, vi } from 'vitest';
@@ -42,6 +29,7 @@ import type {
   RunResult,
   SecretOutcome,
 } from '../../src/run/types.ts';
+import { createLedgerTable, topicWithQueue } from './moto-support.ts';
 import { rig, skipReason, uniqueName, useRigAws } from './rig-context.ts';
 
 const HOUR = 3_600_000;
@@ -54,56 +42,10 @@ const UNAUTHORIZED: Failure = {
 
 /** A ledger table with the stack's key schema, dropped after the file. */
 const tables: string[] = [];
-async function createLedgerTable(): Promise<string> {
-  const name = uniqueName('cc-ledger');
-  const client = new DynamoDBClient({});
-  await client.send(
-    new CreateTableCommand({
-      TableName: name,
-      AttributeDefinitions: [{ AttributeName: 'target', AttributeType: 'S' }],
-      KeySchema: [{ AttributeName: 'target', KeyType: 'HASH' }],
-      BillingMode: 'PAY_PER_REQUEST',
-    }),
-  );
-  await waitUntilTableExists({ client, maxWaitTime: 30 }, { TableName: name });
+async function createTrackedLedgerTable(): Promise<string> {
+  const name = await createLedgerTable();
   tables.push(name);
   return name;
-}
-
-/** An SNS topic with an SQS queue subscribed: what reaches the topic can be read back. */
-async function topicWithQueue(): Promise<{
-  topicArn: string;
-  received: () => Promise<{ subject: string; message: string }[]>;
-}> {
-  const sns = new SNSClient({});
-  const sqs = new SQSClient({});
-  const { TopicArn: topicArn } = await sns.send(new CreateTopicCommand({ Name: uniqueName('cc-alarms') }));
-  const { QueueUrl: queueUrl } = await sqs.send(
-    new CreateQueueCommand({ QueueName: uniqueName('cc-alarms') }),
-  );
-  const attributes = await sqs.send(
-    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }),
-  );
-  await sns.send(
-    new SubscribeCommand({ TopicArn: topicArn, Protocol: 'sqs', Endpoint: attributes.Attributes?.QueueArn }),
-  );
-  if (!topicArn || !queueUrl) throw new Error('moto created no topic or queue');
-  /** Every message delivered since the last call (SNS envelopes, unwrapped). */
-  async function received(): Promise<{ subject: string; message: string }[]> {
-    const messages: { subject: string; message: string }[] = [];
-    for (;;) {
-      const page = await sqs.send(
-        new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
-      );
-      if (!page.Messages?.length) return messages;
-      for (const m of page.Messages) {
-        const envelope = JSON.parse(m.Body ?? '{}') as { Subject?: string; Message?: string };
-        messages.push({ subject: envelope.Subject ?? '', message: envelope.Message ?? '' });
-        await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: m.ReceiptHandle }));
-      }
-    }
-  }
-  return { topicArn, received };
 }
 
 const hoursAfter = (start: Date, hours: number) => new Date(start.getTime() + hours * HOUR);
@@ -261,7 +203,7 @@ describe.skipIf(!rig)(`Delivery ledger on moto${rig ? '' : ` (skipped: ${skipRea
 
   it("keeps a failing cluster's last success and expiry while its ECR validity falls run after run below 4 h", async () => {
     // Prepare
-    const ledger = dynamoLedger(await createLedgerTable());
+    const ledger = dynamoLedger(await createTrackedLedgerTable());
     const metrics = createMetrics();
     const known = ['gke', 'aks'];
     const namespaces = ['team-a', 'team-b'];
@@ -313,7 +255,7 @@ describe.skipIf(!rig)(`Delivery ledger on moto${rig ? '' : ` (skipped: ${skipRea
 
   it('removes the rows of a cluster taken out of the registration, and leaves other kinds alone', async () => {
     // Prepare
-    const ledger = dynamoLedger(await createLedgerTable());
+    const ledger = dynamoLedger(await createTrackedLedgerTable());
     const first = runResult([healthyCluster('gke', ['a'], T0), healthyCluster('aks', ['a', 'b'], T0)], T0);
     await ledger.record(first, ['gke', 'aks'], T0);
     const s3Run = runResult([{ ...healthyCluster('gke', [], T0), secrets: [delivered('a', T0, 's3')] }], T0, [
@@ -339,7 +281,7 @@ describe.skipIf(!rig)(`Delivery ledger on moto${rig ? '' : ` (skipped: ${skipRea
 
   it('writes and removes more targets than it writes at once (16)', async () => {
     // Prepare
-    const ledger = dynamoLedger(await createLedgerTable());
+    const ledger = dynamoLedger(await createTrackedLedgerTable());
     const namespaces = Array.from({ length: 60 }, (_, i) => `ns-${i}`);
 
     // Act
@@ -356,7 +298,7 @@ describe.skipIf(!rig)(`Delivery ledger on moto${rig ? '' : ` (skipped: ${skipRea
 
   it('takes over items written before versions: the first conditional write expects no version', async () => {
     // Prepare: an item as the previous release wrote it (no version attribute).
-    const table = await createLedgerTable();
+    const table = await createTrackedLedgerTable();
     const documents = DynamoDBDocumentClient.from(new DynamoDBClient({}));
     await documents.send(
       new PutCommand({
@@ -394,7 +336,7 @@ describe.skipIf(!rig)(`Delivery ledger on moto${rig ? '' : ` (skipped: ${skipRea
   it('keeps every failure count of overlapping writers: N concurrent record() calls count N failures', async () => {
     // Prepare: aks delivered once; then N runs (the two schedules and CLI runs) record its failure at once.
     const N = 8;
-    const ledger = dynamoLedger(await createLedgerTable());
+    const ledger = dynamoLedger(await createTrackedLedgerTable());
     const namespaces = ['team-a', 'team-b', 'team-c'];
     await ledger.record(runResult([healthyCluster('aks', namespaces, T0)], T0), ['aks'], T0);
 
@@ -416,7 +358,7 @@ describe.skipIf(!rig)(`Delivery ledger on moto${rig ? '' : ` (skipped: ${skipRea
   it('records each transition once among overlapping writers: the writer whose write moved it', async () => {
     // Prepare
     const N = 8;
-    const ledger = dynamoLedger(await createLedgerTable());
+    const ledger = dynamoLedger(await createTrackedLedgerTable());
     const namespaces = ['team-a', 'team-b', 'team-c'];
     await ledger.commit(runResult([healthyCluster('aks', namespaces, T0)], T0), ['aks'], T0);
     const concurrently = async (result: (now: Date) => RunResult, hour: number) => {
@@ -446,7 +388,7 @@ describe.skipIf(!rig)(`Delivery ledger on moto${rig ? '' : ` (skipped: ${skipRea
   it('sends to the alarm topic once per transition and cluster: failing, at risk, recovered, a second cluster, a credential expiring', async () => {
     // Prepare: hourly ECR runs. aks (3 targets) answers 401 from hour 1 to hour 11; gke breaks at hour 6
     // (while aks is still broken) and stays broken; k3s's client certificate has 6 days left from hour 0.
-    const ledger = dynamoLedger(await createLedgerTable());
+    const ledger = dynamoLedger(await createTrackedLedgerTable());
     const { topicArn, received } = await topicWithQueue();
     const notifier = snsNotifier(topicArn);
     const logger = { info: () => {}, warn: () => {}, error: () => {} };
@@ -493,7 +435,7 @@ describe.skipIf(!rig)(`Delivery ledger on moto${rig ? '' : ` (skipped: ${skipRea
   });
 
   it('a notification that cannot be sent is logged and changes nothing about the record', async () => {
-    const ledger = dynamoLedger(await createLedgerTable());
+    const ledger = dynamoLedger(await createTrackedLedgerTable());
     const errors: string[] = [];
     const logger = { info: () => {}, warn: () => {}, error: (message: string) => errors.push(message) };
     const notifier = snsNotifier('arn:aws:sns:eu-west-1:123456789012:no-such-topic');
@@ -603,7 +545,7 @@ describe.skipIf(!rig)(`Delivery ledger on moto${rig ? '' : ` (skipped: ${skipRea
 
   it('`cred-courier ledger` shows each target from AWS alone, and exits 1 once one failed or expired', async () => {
     // Prepare
-    const table = await createLedgerTable();
+    const table = await createTrackedLedgerTable();
     const ledger = dynamoLedger(table);
     const recent = new Date();
     await ledger.record(runResult([healthyCluster('gke', ['a'], recent)], recent), ['gke'], recent);
@@ -643,7 +585,7 @@ describe.skipIf(!rig)(`Delivery ledger on moto${rig ? '' : ` (skipped: ${skipRea
 
   it('the Lambda handler records a run in which a cluster failed, notifies it, publishes its metrics and succeeds', async () => {
     // Prepare: one registered cluster whose kubeconfig secret does not exist, so it fails at once.
-    const table = await createLedgerTable();
+    const table = await createTrackedLedgerTable();
     const configFile = join(mkdtempSync(join(tmpdir(), 'cc-ledger-')), 'clusters.yaml');
     const cluster = uniqueName('lost');
     writeFileSync(
@@ -704,7 +646,7 @@ describe.skipIf(!rig)(`Delivery ledger on moto${rig ? '' : ` (skipped: ${skipRea
 
   it('the Lambda handler ends in error when the run could not work at all: every cluster failed reading its kubeconfig', async () => {
     // Prepare: two registered clusters, neither kubeconfig secret readable (one cause outside the clusters).
-    const table = await createLedgerTable();
+    const table = await createTrackedLedgerTable();
     const configFile = join(mkdtempSync(join(tmpdir(), 'cc-ledger-')), 'clusters.yaml');
     const names = [uniqueName('lost'), uniqueName('lost')];
     writeFileSync(

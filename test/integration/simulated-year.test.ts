@@ -41,26 +41,9 @@ import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  CreateTableCommand,
-  DeleteTableCommand,
-  DynamoDBClient,
-  waitUntilTableExists,
-} from '@aws-sdk/client-dynamodb';
+import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import {
-  GetSecretValueCommand,
-  PutSecretValueCommand,
-  SecretsManagerClient,
-} from '@aws-sdk/client-secrets-manager';
-import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
-import {
-  CreateQueueCommand,
-  DeleteMessageCommand,
-  GetQueueAttributesCommand,
-  ReceiveMessageCommand,
-  SQSClient,
-} from '@aws-sdk/client-sqs';
+import { PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { defaultAwsClients } from '../../src/aws/clients.ts';
@@ -81,6 +64,8 @@ import type { ClusterResult, MintOutcome, RunResult } from '../../src/run/types.
 import { Pki } from '../faults/pki.ts';
 import { ensureNamespace } from '../rig/accounts.ts';
 import type { RigCluster } from '../rig/rig.ts';
+import { createLedgerTable, topicWithQueue } from './moto-support.ts';
+import { storedKubeconfig, tokenOf } from './register-support.ts';
 import { rig, skipReason, theRig, uniqueName, useRigAws } from './rig-context.ts';
 
 const MINUTE = 60_000;
@@ -139,10 +124,6 @@ interface Run {
 }
 
 const sm = () => new SecretsManagerClient({});
-
-async function storedText(secretId: string): Promise<string> {
-  return (await sm().send(new GetSecretValueCommand({ SecretId: secretId }))).SecretString ?? '';
-}
 
 async function store(secretId: string, text: string): Promise<void> {
   await sm().send(new PutSecretValueCommand({ SecretId: secretId, SecretString: text }));
@@ -270,10 +251,10 @@ clusters:
           { commonName: `system:serviceaccount:${e.control}:cred-courier`, days: CERT_DAYS },
         );
         e.notAfter = mustParseCert(pair.cert);
-        await store(e.secretId, withClientCert(await storedText(e.secretId), pair));
+        await store(e.secretId, withClientCert(await storedKubeconfig(e.secretId), pair));
         continue;
       }
-      const claims = tokenClaims(tokenOf(await storedText(e.secretId)));
+      const claims = tokenClaims(tokenOf(await storedKubeconfig(e.secretId)));
       e.iat = claims?.issuedAt?.getTime() ?? 0;
       e.storedAt = 0;
     }
@@ -281,17 +262,7 @@ clusters:
 
   it('notifies each transition once, renews every token in time, and no token cluster loses delivery', async () => {
     // Prepare
-    const TableName = uniqueName('cc-ledger');
-    const dynamo = new DynamoDBClient({});
-    await dynamo.send(
-      new CreateTableCommand({
-        TableName,
-        AttributeDefinitions: [{ AttributeName: 'target', AttributeType: 'S' }],
-        KeySchema: [{ AttributeName: 'target', KeyType: 'HASH' }],
-        BillingMode: 'PAY_PER_REQUEST',
-      }),
-    );
-    await waitUntilTableExists({ client: dynamo, maxWaitTime: 30 }, { TableName });
+    const TableName = await createLedgerTable();
     tables.push(TableName);
     const topic = await topicWithQueue();
     const ledger = dynamoLedger(TableName);
@@ -328,12 +299,12 @@ clusters:
       // Faults and the operator, before the run.
       const gone = byRole.gone;
       if (at >= DECOMMISSIONED_AT && !gone.saved) {
-        gone.saved = await storedText(gone.secretId);
+        gone.saved = await storedKubeconfig(gone.secretId);
         await store(gone.secretId, atUnresolvableName(gone.saved, gone.name));
       }
       const flaky = byRole.flaky;
       if (at >= BROKEN.from && at < BROKEN.to && !flaky.saved) {
-        flaky.saved = await storedText(flaky.secretId);
+        flaky.saved = await storedKubeconfig(flaky.secretId);
         await store(flaky.secretId, atUnresolvableName(flaky.saved, flaky.name));
       }
       if (at >= BROKEN.to && flaky.saved) {
@@ -342,7 +313,7 @@ clusters:
       }
       const cert = byRole.cert;
       if (certExpiredStoredAt === undefined && S0 + at >= (cert.notAfter ?? 0)) {
-        await store(cert.secretId, withClientCert(await storedText(cert.secretId), expiredCert()));
+        await store(cert.secretId, withClientCert(await storedKubeconfig(cert.secretId), expiredCert()));
         certExpiredStoredAt = at;
       }
       if (
@@ -358,7 +329,7 @@ clusters:
             days: Math.ceil((at + 365 * DAY) / DAY),
           },
         );
-        await store(cert.secretId, withClientCert(await storedText(cert.secretId), fresh));
+        await store(cert.secretId, withClientCert(await storedKubeconfig(cert.secretId), fresh));
         cert.notAfter = mustParseCert(fresh.cert);
         certReplaced = true;
       }
@@ -402,7 +373,7 @@ clusters:
         if (!c) throw new Error(`no result for ${e.name}`);
         if (c.credential?.renewal?.outcome === 'renewed') {
           renewals[e.role] = (renewals[e.role] ?? 0) + 1;
-          const claims = tokenClaims(tokenOf(await storedText(e.secretId)));
+          const claims = tokenClaims(tokenOf(await storedKubeconfig(e.secretId)));
           expect((claims?.expiresAt?.getTime() ?? 0) - (claims?.issuedAt?.getTime() ?? 0)).toBe(
             REAL_TOKEN_SECONDS * 1000,
           );
@@ -633,39 +604,3 @@ clusters:
     expect(leastTokenValidityS).toBeGreaterThan(WEEK_S);
   }, 600_000);
 });
-
-function tokenOf(kubeconfig: string): string {
-  return (parse(kubeconfig) as { users: { user: { token?: string } }[] }).users[0]?.user.token ?? '';
-}
-
-/** An SNS topic with an SQS queue subscribed: what reaches the topic can be read back. */
-async function topicWithQueue(): Promise<{
-  topicArn: string;
-  received: () => Promise<{ subject: string }[]>;
-}> {
-  const sns = new SNSClient({});
-  const sqs = new SQSClient({});
-  const { TopicArn: topicArn } = await sns.send(new CreateTopicCommand({ Name: uniqueName('cc-year') }));
-  const { QueueUrl: queueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: uniqueName('cc-year') }));
-  const attributes = await sqs.send(
-    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }),
-  );
-  await sns.send(
-    new SubscribeCommand({ TopicArn: topicArn, Protocol: 'sqs', Endpoint: attributes.Attributes?.QueueArn }),
-  );
-  if (!topicArn || !queueUrl) throw new Error('moto created no topic or queue');
-  async function received(): Promise<{ subject: string }[]> {
-    const messages: { subject: string }[] = [];
-    for (;;) {
-      const page = await sqs.send(
-        new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
-      );
-      if (!page.Messages?.length) return messages;
-      for (const m of page.Messages) {
-        messages.push({ subject: (JSON.parse(m.Body ?? '{}') as { Subject?: string }).Subject ?? '' });
-        await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: m.ReceiptHandle }));
-      }
-    }
-  }
-  return { topicArn, received };
-}
