@@ -74,3 +74,27 @@ export class RedirectRefusedError extends CredCourierError {
     this.status = status;
   }
 }
+
+/**
+ * A cluster's connection through its forward proxy failed at the proxy: it could not be reached, it
+ * asked for credentials (407), it refused or could not open the tunnel to the cluster, or its credentials
+ * secret is unusable. Messages name the cluster and the proxy's origin, never its credentials.
+ */
+export class ProxyError extends CredCourierError {
+  readonly cluster: string;
+  readonly reason: 'unreachable' | 'auth' | 'denied' | 'tunnel';
+  /** The proxy's answer to CONNECT, when it gave one. */
+  readonly status?: number;
+  constructor(
+    cluster: string,
+    reason: ProxyError['reason'],
+    message: string,
+    options?: { cause?: unknown; status?: number },
+  ) {
+    super(`cluster ${cluster}: ${message}`, options);
+    this.name = 'ProxyError';
+    this.cluster = cluster;
+    this.reason = reason;
+    if (options?.status !== undefined) this.status = options.status;
+  }
+}

@@ -42,6 +42,7 @@ import type {
   EcrRegistry,
   EcrSpec,
   NamespaceSelection,
+  ProxySpec,
   S3BucketGrant,
   S3Grant,
   Settings,
@@ -447,8 +448,18 @@ function resolveCluster(
     trustSystemRoots: cluster.trustSystemRoots ?? defaults?.trustSystemRoots ?? false,
     adoptExistingSecrets: cluster.adoptExistingSecrets ?? defaults?.adoptExistingSecrets ?? false,
     ...(cluster.secretGuard === false ? { secretGuard: false as const } : {}),
+    ...proxyOf(cluster.proxy ?? defaults?.proxy),
   };
   return { spec, problems };
+}
+
+function proxyOf(entry: ClusterEntry['proxy']): { proxy?: ProxySpec } {
+  if (!entry) return {};
+  // The origin: the schema allows nothing else in the URL, and `http://p:80/` and `http://p` are one proxy.
+  const url = new URL(entry.url).origin;
+  return {
+    proxy: { url, ...(entry.credentialsSecret ? { credentialsSecret: entry.credentialsSecret } : {}) },
+  };
 }
 
 /**

@@ -710,6 +710,59 @@ const S3GrantSchema = mapping({
     'An STS session limited to some buckets and prefixes, delivered as one Opaque Secret (environment, credentials file and credential_process forms).',
 });
 
+/**
+ * Why `value` is not a usable forward proxy URL, if it is not. Only the scheme, host and port may be
+ * set: credentials in the URL would sit in the file (they come from `credentialsSecret`), and a path,
+ * query or fragment would mean nothing to an HTTP CONNECT proxy.
+ */
+export function proxyUrlProblem(value: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return 'not a URL';
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return `the scheme is ${quote(url.protocol)}`;
+  if (url.username || url.password)
+    return 'it holds a user name or password: put the credentials in the Secrets Manager secret named by credentialsSecret';
+  if (url.search || url.hash || /[?#]/.test(value)) return 'it holds a query or fragment';
+  if (url.pathname !== '/') return 'it holds a path';
+  return undefined;
+}
+
+const PROXY_URL_WHAT = 'an http:// or https:// URL of a forward proxy such as http://proxy.example:3128';
+
+const ProxySchema = mapping({
+  url: z
+    .string({ error: expecting(PROXY_URL_WHAT) })
+    .superRefine((value, ctx) => {
+      const problem = proxyUrlProblem(value);
+      if (problem === undefined) return;
+      // The value is not quoted back when it holds credentials: they must not reach a log either.
+      const shown = /@/.test(value) ? 'a URL with credentials' : quote(value);
+      ctx.addIssue({ code: 'custom', message: `expected ${PROXY_URL_WHAT}; ${problem}, got ${shown}` });
+    })
+    .meta({
+      description:
+        "The forward proxy (HTTP CONNECT) the cluster's Kubernetes connections go through: scheme, host and port only. TLS to the apiserver stays end to end through the tunnel.",
+      examples: ['http://proxy.example:3128'],
+    }),
+  credentialsSecret: z
+    .string({ error: secretRefMessage })
+    .regex(SECRET_REF)
+    .optional()
+    .meta({
+      description:
+        'Secrets Manager secret name or ARN holding the proxy\'s basic credentials as JSON {"username": "...", "password": "..."} (password at least 8 characters); sent only to the proxy, as Proxy-Authorization on CONNECT.',
+      examples: ['cred-courier/proxies/corp'],
+    }),
+}).meta({
+  id: 'Proxy',
+  title: 'Forward proxy',
+  description:
+    "A forward proxy for the cluster's Kubernetes connections only (AWS calls do not use it). A kubeconfig's own proxy-url is ignored.",
+});
+
 /** Keys a cluster shares with `defaults`. */
 const clusterOptions = {
   namespaces: NamespacesSchema.optional(),
@@ -730,6 +783,10 @@ const clusterOptions = {
   adoptExistingSecrets: flag().optional().meta({
     description: 'Take over Secrets of the same name that cred-courier did not create.',
     default: false,
+  }),
+  proxy: ProxySchema.optional().meta({
+    description:
+      "A forward proxy for the cluster's Kubernetes connections. A cluster's own proxy replaces defaults.proxy.",
   }),
 };
 

@@ -66,6 +66,14 @@ export interface S3Grant {
   readonly longSessions: boolean;
 }
 
+/** A forward proxy (HTTP CONNECT) for one cluster's Kubernetes connections. */
+export interface ProxySpec {
+  /** The proxy's origin, e.g. `http://proxy.example:3128`: scheme, host and port, never credentials. */
+  readonly url: string;
+  /** Secrets Manager name or ARN of its basic credentials (JSON `{"username","password"}`); none: no auth. */
+  readonly credentialsSecret?: string;
+}
+
 export interface ClusterSpec {
   /** DNS label, unique in the file. */
   readonly name: string;
@@ -89,6 +97,8 @@ export interface ClusterSpec {
    * and `check` do not require the secret guard. Absent: the guard is required.
    */
   readonly secretGuard?: false;
+  /** The cluster's Kubernetes connections go through this proxy (from the entry or `defaults`). */
+  readonly proxy?: ProxySpec;
 }
 
 /** Run-wide settings, all with defaults. */

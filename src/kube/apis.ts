@@ -12,7 +12,7 @@ import {
   VersionApi,
 } from '@kubernetes/client-node';
 import { KubeconfigError } from '../errors.ts';
-import { kubeConfiguration } from './client.ts';
+import { type KubeClientOptions, kubeConfiguration } from './client.ts';
 
 export interface KubeApis {
   readonly server: string;
@@ -24,13 +24,7 @@ export interface KubeApis {
   readonly version: VersionApi;
 }
 
-export interface KubeApisOptions {
-  readonly requestTimeoutMs: number;
-  /** Aborts every request still running. */
-  readonly signal?: AbortSignal;
-  /** Sees each request as it leaves (see KubeClientOptions). */
-  readonly onRequest?: (method: string, path: string) => void;
-}
+export type KubeApisOptions = KubeClientOptions;
 
 /** Clients for the current context of `kubeConfig`, sharing one connection pool and its timeouts. */
 export function createKubeApis(kubeConfig: KubeConfig, options: KubeApisOptions): KubeApis {

@@ -15,6 +15,7 @@ import {
 } from '@kubernetes/client-node';
 import type { Dispatcher } from 'undici';
 import { RedirectRefusedError } from '../errors.ts';
+import { type KubeProxy, proxyConnectionPool } from './proxy.ts';
 
 export interface KubeClientOptions {
   readonly requestTimeoutMs: number;
@@ -22,6 +23,8 @@ export interface KubeClientOptions {
   readonly signal?: AbortSignal;
   /** Sees each request as it leaves, e.g. `PATCH /api/v1/namespaces/a/secrets/x`. */
   readonly onRequest?: (method: string, path: string) => void;
+  /** The cluster's forward proxy: every connection is a CONNECT tunnel through it (see proxy.ts). */
+  readonly proxy?: KubeProxy;
 }
 
 export interface KubeClient {
@@ -127,7 +130,9 @@ export function kubeConfiguration(kubeConfig: KubeConfig, options: KubeClientOpt
   const middleware = {
     pre: async (context: RequestContext) => {
       if (!pool) {
-        pool = context.getDispatcher();
+        pool = options.proxy
+          ? proxyConnectionPool(cluster.name, options.proxy, authentication)
+          : context.getDispatcher();
         // Without a pool of its own, the request would go out through one that follows redirects.
         if (!pool) throw new Error(`cluster ${cluster.name}: no connection pool to refuse redirects on`);
         dispatcher = pool.compose(refuseRedirects(cluster.name));

@@ -6,6 +6,7 @@
  */
 import pLimit from 'p-limit';
 import type { KubeconfigSource } from '../aws/kubeconfig-store.ts';
+import { clusterProxy } from '../aws/proxy-credentials.ts';
 import type { Config } from '../config/types.ts';
 import { describeFailure } from '../report/classify.ts';
 import { Redactor } from '../report/redact.ts';
@@ -49,12 +50,15 @@ export async function checkClusters(options: CheckOptions): Promise<CheckReport>
         let access: ReturnType<typeof storedAccess>;
         try {
           const text = await options.kubeconfigs.get(cluster.name, cluster.kubeconfigSecret);
+          const proxy = await clusterProxy(cluster, options.kubeconfigs, redactor);
           access = storedAccess(
             cluster,
             settings,
             text,
             redactor,
             AbortSignal.timeout(settings.clusterDeadlineSeconds * 1000),
+            undefined,
+            proxy,
           );
         } catch (error) {
           const item: CheckItem = {

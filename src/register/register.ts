@@ -18,6 +18,7 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { parseDocument } from 'yaml';
+import { secretsManagerKubeconfigs } from '../aws/kubeconfig-store.ts';
 import {
   describeOwnedSecret,
   readStoredKubeconfig,
@@ -25,6 +26,7 @@ import {
   type StoreAction,
   storeKubeconfig,
 } from '../aws/kubeconfig-writer.ts';
+import { clusterProxy } from '../aws/proxy-credentials.ts';
 import { clusterFields, type EditAction, upsertCluster } from '../config/edit.ts';
 import { parseConfig } from '../config/load.ts';
 import type { ClusterSpec, Config } from '../config/types.ts';
@@ -289,8 +291,14 @@ export async function registerCluster(options: RegisterOptions): Promise<Registe
   const caData = options.admin.caData;
   const insecureSkipTlsVerify = !caData && options.admin.insecureSkipTlsVerify;
   const secretId = spec.kubeconfigSecret;
+  // The stored kubeconfig is verified the way delivery connects: through the cluster's proxy, if any.
+  const proxy = await clusterProxy(
+    spec,
+    secretsManagerKubeconfigs(options.secrets, { ttlSeconds: 0 }),
+    redactor,
+  );
   const verifyWith = async (kubeconfigText: string, settle: number) => {
-    const access = storedAccess(spec, settings, kubeconfigText, redactor);
+    const access = storedAccess(spec, settings, kubeconfigText, redactor, undefined, undefined, proxy);
     return verifyAccess({
       apis: access.apis,
       kubeConfig: access.kubeConfig,

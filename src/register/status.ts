@@ -7,6 +7,7 @@
 import { ApiException } from '@kubernetes/client-node';
 import pLimit from 'p-limit';
 import type { KubeconfigSource } from '../aws/kubeconfig-store.ts';
+import { clusterProxy } from '../aws/proxy-credentials.ts';
 import type { Config } from '../config/types.ts';
 import type { KindId } from '../kinds/kind.ts';
 import { ANNOTATIONS } from '../kinds/metadata.ts';
@@ -109,12 +110,15 @@ export async function clusterStatus(options: StatusOptions): Promise<StatusRepor
         let credential: StoredCredentialStatus | undefined;
         try {
           const text = await options.kubeconfigs.get(cluster.name, cluster.kubeconfigSecret);
+          const proxy = await clusterProxy(cluster, options.kubeconfigs, redactor);
           const { apis, kubeConfig } = storedAccess(
             cluster,
             settings,
             text,
             redactor,
             AbortSignal.timeout(settings.clusterDeadlineSeconds * 1000),
+            undefined,
+            proxy,
           );
           credential = credentialStatus(
             kubeConfig.getCurrentUser() ?? {},

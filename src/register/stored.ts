@@ -3,6 +3,7 @@
  * run (no exec, no files, TLS unless the cluster opts out), its credentials registered for redaction.
  */
 import type { KubeConfig } from '@kubernetes/client-node';
+import type { ClusterProxy } from '../aws/proxy-credentials.ts';
 import type { ClusterSpec, Settings } from '../config/types.ts';
 import { createKubeApis, type KubeApis } from '../kube/apis.ts';
 import { parseKubeconfig } from '../kube/kubeconfig.ts';
@@ -25,6 +26,7 @@ export function storedAccess(
   redactor: Redactor,
   signal?: AbortSignal,
   onRequest?: (method: string, path: string) => void,
+  proxy?: ClusterProxy,
 ): StoredAccess {
   const parsed = parseKubeconfig(cluster, text);
   redactor.add(...parsed.secrets);
@@ -32,6 +34,7 @@ export function storedAccess(
     requestTimeoutMs: settings.requestTimeoutSeconds * 1000,
     ...(signal ? { signal } : {}),
     ...(onRequest ? { onRequest } : {}),
+    ...(proxy ? { proxy } : {}),
   });
   return { apis, kubeConfig: parsed.kubeConfig, warnings: parsed.warnings };
 }

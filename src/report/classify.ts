@@ -12,6 +12,7 @@ import {
   MintError,
   MissingObjectError,
   OwnershipConflictError,
+  ProxyError,
   RedirectRefusedError,
 } from '../errors.ts';
 import type { Redactor } from './redact.ts';
@@ -29,6 +30,13 @@ export const FAILURE_CLASSES = {
   throttled: 'HTTP 429: the apiserver asked to slow down',
   server: 'HTTP 5xx: the apiserver failed',
   redirect: 'HTTP 3xx: the server answered with a redirect, which is never followed (nothing is sent again)',
+  'proxy-unreachable': "the cluster's forward proxy could not be reached (refused, unresolvable, unroutable)",
+  'proxy-auth':
+    "the cluster's forward proxy refused its credentials (HTTP 407), or the proxy's credentials secret is unreadable or malformed",
+  'proxy-denied':
+    "the cluster's forward proxy refused the tunnel to the apiserver (CONNECT answered 403 or another 4xx)",
+  'proxy-tunnel':
+    "the cluster's forward proxy could not open the tunnel to the apiserver (CONNECT answered 5xx, e.g. 502/503)",
   kubeconfig: 'the stored kubeconfig is missing, unreadable or of a refused form',
   mint: 'AWS refused or failed to mint the credential',
   config: 'the registration file is invalid',
@@ -45,6 +53,10 @@ const TRANSIENT: ReadonlySet<FailureClass> = new Set([
   'throttled',
   'server',
   'refused',
+  // A proxy restarting, or briefly unable to reach the apiserver, may work on the next attempt; a 407
+  // or a rule refusing the tunnel does not change without someone changing the proxy or the secret.
+  'proxy-unreachable',
+  'proxy-tunnel',
 ]);
 
 export function isTransient(failureClass: FailureClass): boolean {
@@ -87,6 +99,7 @@ function classOfStatus(status: number): FailureClass {
 
 export function classify(error: unknown): FailureClass {
   for (const item of causes(error)) {
+    if (item instanceof ProxyError) return `proxy-${item.reason}`;
     if (item instanceof RedirectRefusedError) return 'redirect';
     if (item instanceof OwnershipConflictError) return 'conflict';
     if (item instanceof MissingObjectError) return 'not-found';

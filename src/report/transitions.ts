@@ -118,6 +118,13 @@ export const FAILURE_ADVICE: Readonly<Record<FailureClass, string>> = {
   server: "the apiserver is failing: check the cluster's control plane",
   redirect:
     'the server address answers with a redirect: store the real apiserver address (npx cred-courier register)',
+  'proxy-unreachable':
+    "check the cluster's proxy.url in the registration file and that the proxy runs and accepts connections from the function",
+  'proxy-auth':
+    'fix the credentials in the secret named by proxy.credentialsSecret (JSON {"username", "password"}), or the proxy\'s user list',
+  'proxy-denied': "allow CONNECT to the apiserver's host and port in the proxy's rules (ACL)",
+  'proxy-tunnel':
+    "check that the proxy reaches the apiserver (its DNS, routes and firewall) and the proxy's log",
   kubeconfig:
     'the stored kubeconfig is missing, unreadable or refused: npx cred-courier check <cluster>, then register it again',
   mint: "AWS refused to mint: check the role's trust policy and permissions (deploy/README.md)",

@@ -3,6 +3,7 @@
  * register its credentials with the redactor, and build a client bound to the cluster's deadline.
  */
 import type { KubeconfigSource } from '../aws/kubeconfig-store.ts';
+import { clusterProxy } from '../aws/proxy-credentials.ts';
 import type { ClusterSpec, NamespaceSelection, Settings } from '../config/types.ts';
 import { createKubeClient, type KubeClient } from '../kube/client.ts';
 import { parseKubeconfig } from '../kube/kubeconfig.ts';
@@ -32,10 +33,12 @@ export async function connectCluster(
   const text = await deps.kubeconfigs.get(cluster.name, cluster.kubeconfigSecret);
   const parsed = parseKubeconfig(cluster, text);
   deps.redactor.add(...parsed.secrets);
+  const proxy = await clusterProxy(cluster, deps.kubeconfigs, deps.redactor);
   const client = createKubeClient(parsed.kubeConfig, {
     requestTimeoutMs: deps.settings.requestTimeoutSeconds * 1000,
     signal: deps.signal,
     ...(deps.onRequest ? { onRequest: deps.onRequest } : {}),
+    ...(proxy ? { proxy } : {}),
   });
   const credential = storedCredential(parsed.kubeConfig.getCurrentUser() ?? {});
   const warnings = [...parsed.warnings, ...guardWarnings(cluster)];

@@ -16,6 +16,7 @@ import {
   readCurrentKubeconfig,
   type SecretsRenewalApi,
 } from '../aws/kubeconfig-writer.ts';
+import { clusterProxy } from '../aws/proxy-credentials.ts';
 import type { ClusterSpec, Settings } from '../config/types.ts';
 import { CredCourierError } from '../errors.ts';
 import { whoAmI } from '../kube/access-review.ts';
@@ -115,6 +116,9 @@ async function renewFrom(
   if (lifetime === undefined || !subject) {
     throw new CredCourierError(`the stored token of ${cluster.name} has no lifetime or subject to renew`);
   }
+  const proxy = await clusterProxy(cluster, context.kubeconfigs, redactor);
+  const connect = (text: string) =>
+    storedAccess(cluster, settings, text, redactor, signal, context.onKubeRequest, proxy);
   // Ownership of the secret is checked before the token is minted: a foreign secret gets neither.
   return putRenewedKubeconfig(
     context.secrets,
@@ -122,7 +126,7 @@ async function renewFrom(
     cluster.name,
     current.versionId,
     async () => {
-      const access = storedAccess(cluster, settings, current.text, redactor, signal, context.onKubeRequest);
+      const access = connect(current.text);
       // The same lifetime as the current token; the apiserver may cap it (--service-account-max-token-expiration).
       const issued = await requestServiceAccountToken(
         access.apis.core,
@@ -142,7 +146,7 @@ async function renewFrom(
         token: issued.token,
       });
       // The new token alone must authenticate as the same user before it replaces the current one.
-      const check = storedAccess(cluster, settings, text, redactor, signal, context.onKubeRequest);
+      const check = connect(text);
       const identity = await whoAmI(check.apis.authentication);
       if (identity !== subject) {
         throw new CredCourierError(
