@@ -251,6 +251,7 @@ export function secretResource(reference: string): Cfn {
  * The function role's statements, from the file alone:
  * - kubeconfig secrets it names: `secretsmanager:GetSecretValue`; and, to renew their tokens
  *   (src/run/renew.ts), `secretsmanager:DescribeSecret` (the ownership tags) and `PutSecretValue`;
+ * - proxy credentials secrets it names (`proxy.credentialsSecret`): `secretsmanager:GetSecretValue` only;
  * - roles it names (ECR registries and S3 grants): `sts:AssumeRole`;
  * - the delivery ledger: Scan, GetItem, PutItem and DeleteItem (the only commands src/aws/ledger.ts
  *   sends: conditional single-item writes), on its table;
@@ -270,6 +271,11 @@ export function functionRoleStatements(config: Config): IamStatement[] {
     ...config.clusters.flatMap((cluster) => cluster.s3.map((grant) => grant.roleArn)),
   ]);
   const secrets = distinct(config.clusters.map((cluster) => secretResource(cluster.kubeconfigSecret)));
+  const proxySecrets = distinct(
+    config.clusters.flatMap((cluster) =>
+      cluster.proxy?.credentialsSecret ? [secretResource(cluster.proxy.credentialsSecret)] : [],
+    ),
+  );
 
   const statements: IamStatement[] = [];
   if (ownIdentity.length > 0) {
@@ -298,6 +304,15 @@ export function functionRoleStatements(config: Config): IamStatement[] {
     Action: ['secretsmanager:GetSecretValue'],
     Resource: secrets,
   });
+  if (proxySecrets.length > 0) {
+    // src/aws/proxy-credentials.ts: read only, never renewed or written.
+    statements.push({
+      Sid: 'ReadProxyCredentials',
+      Effect: 'Allow',
+      Action: ['secretsmanager:GetSecretValue'],
+      Resource: proxySecrets,
+    });
+  }
   statements.push({
     Sid: 'RenewKubeconfigs',
     Effect: 'Allow',

@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { runSimulation } from '@cloud-copilot/iam-simulate';
 import { describe, expect, it } from 'vitest';
 import {
   clusterLogicalId,
@@ -128,6 +129,93 @@ describe('functionRoleStatements', () => {
       'NotifyTransitions',
       'EncryptForTheAlarmTopic',
     ]);
+  });
+});
+
+describe('functionRoleStatements for proxy credentials', () => {
+  const account = '111122223333';
+  const region = 'eu-west-1';
+  const config = () =>
+    parseConfig(
+      [
+        'defaults:',
+        '  namespaces: { names: [x] }',
+        '  proxy: { url: "http://proxy.example:3128", credentialsSecret: proxies/corp }',
+        'clusters:',
+        '  - name: a',
+        '    kubeconfigSecret: k/a',
+        '  - name: b',
+        '    kubeconfigSecret: k/b',
+        '    proxy:',
+        '      url: https://edge-proxy.example:8443',
+        `      credentialsSecret: arn:aws:secretsmanager:${region}:${account}:secret:proxies/edge-AbC123`,
+        '  - name: c',
+        '    kubeconfigSecret: k/c',
+        '    proxy: { url: "http://open-proxy.example:3128" }',
+      ].join('\n'),
+      'proxies.yaml',
+    );
+  const resolve = (value: unknown): string =>
+    typeof value === 'object' && value !== null && 'Fn::Sub' in value
+      ? String((value as { 'Fn::Sub': string })['Fn::Sub'])
+          .replaceAll(`\${AWS::Partition}`, 'aws')
+          .replaceAll(`\${AWS::Region}`, region)
+          .replaceAll(`\${AWS::AccountId}`, account)
+      : String(value);
+
+  it('reads exactly the proxy credentials secrets the file names, once each, and nothing else on them', () => {
+    const statements = functionRoleStatements(config());
+    const proxy = statements.filter((s) => s.Sid === 'ReadProxyCredentials');
+    expect(proxy).toHaveLength(1);
+    expect(proxy[0]?.Action).toEqual(['secretsmanager:GetSecretValue']);
+    expect([proxy[0]?.Resource].flat().map(resolve).sort()).toEqual([
+      `arn:aws:secretsmanager:${region}:${account}:secret:proxies/corp-??????`,
+      `arn:aws:secretsmanager:${region}:${account}:secret:proxies/edge-AbC123`,
+    ]);
+    // The kubeconfig statements still name the kubeconfig secrets only.
+    for (const sid of ['ReadKubeconfigs', 'RenewKubeconfigs']) {
+      const resources = [statements.find((s) => s.Sid === sid)?.Resource].flat().map(resolve);
+      expect(resources.every((r) => r.includes(':secret:k/'))).toBe(true);
+    }
+  });
+
+  it('has no proxy statement when no cluster names proxy credentials', () => {
+    expect(functionRoleStatements(sample()).some((s) => s.Sid === 'ReadProxyCredentials')).toBe(false);
+  });
+
+  it.each([
+    ['GetSecretValue', 'a named proxy secret', 'proxies/corp-AbC123', 'Allowed'],
+    ['GetSecretValue', 'a proxy secret given as a full ARN', 'proxies/edge-AbC123', 'Allowed'],
+    ['GetSecretValue', 'another secret', 'proxies/other-AbC123', 'ImplicitlyDenied'],
+    ['GetSecretValue', 'a name extending a named one', 'proxies/corp-x-AbC123', 'ImplicitlyDenied'],
+    ['PutSecretValue', 'a named proxy secret', 'proxies/corp-AbC123', 'ImplicitlyDenied'],
+    ['DescribeSecret', 'a named proxy secret', 'proxies/corp-AbC123', 'ImplicitlyDenied'],
+  ])('under the IAM oracle, %s on %s (%s) is %s', async (action, _what, secret, expected) => {
+    const policy = {
+      Version: '2012-10-17',
+      Statement: functionRoleStatements(config())
+        .filter((s) => String(s.Sid) === 'ReadProxyCredentials' || String(s.Sid).includes('Kubeconfigs'))
+        .map((s) => ({ ...s, Resource: [s.Resource].flat().map(resolve) })),
+    };
+    const response = await runSimulation(
+      {
+        request: {
+          principal: `arn:aws:iam::${account}:role/cred-courier-dev`,
+          action: `secretsmanager:${action}`,
+          resource: {
+            resource: `arn:aws:secretsmanager:${region}:${account}:secret:${secret}`,
+            accountId: account,
+          },
+          contextVariables: {},
+        },
+        identityPolicies: [{ name: 'function-role', policy }],
+        serviceControlPolicies: [],
+        resourceControlPolicies: [],
+      },
+      {},
+    );
+    if (response.resultType !== 'single') throw new Error(`iam-simulate: ${JSON.stringify(response)}`);
+    expect(response.overallResult).toBe(expected);
   });
 });
 

@@ -231,6 +231,10 @@ describe('Function: isTransient', () => {
     ['config', false],
     ['deadline', false],
     ['redirect', false],
+    ['proxy-unreachable', true],
+    ['proxy-tunnel', true],
+    ['proxy-auth', false],
+    ['proxy-denied', false],
     ['unknown', false],
   ])('says %s is transient: %s', (failureClass, expected) => {
     // Prepare
@@ -251,8 +255,16 @@ describe('Function: isTransient', () => {
     const transient = classes.filter((c) => isTransient(c as FailureClass)).sort();
 
     // Assess
-    expect(classes).toHaveLength(17);
-    expect(transient).toEqual(['network', 'refused', 'server', 'throttled', 'timeout']);
+    expect(classes).toHaveLength(21);
+    expect(transient).toEqual([
+      'network',
+      'proxy-tunnel',
+      'proxy-unreachable',
+      'refused',
+      'server',
+      'throttled',
+      'timeout',
+    ]);
   });
 });
 
