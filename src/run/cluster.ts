@@ -59,6 +59,11 @@ const CLUSTER_FATAL: ReadonlySet<FailureClass> = new Set([
   'server',
   'throttled',
   'redirect',
+  // Every request of the cluster goes through its proxy: what fails there fails them all.
+  'proxy-unreachable',
+  'proxy-auth',
+  'proxy-denied',
+  'proxy-tunnel',
 ]);
 
 /** Retries per request for transient classes; the cluster deadline bounds them too. */

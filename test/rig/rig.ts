@@ -20,6 +20,7 @@ import {
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureSquid, proxiedHost, type RigProxy, startForwardProxy } from './forward-proxy.ts';
 import { kubeRequest } from './kube-http.ts';
 
 const RIG_DIR = dirname(fileURLToPath(import.meta.url));
@@ -97,6 +98,9 @@ export interface RigInfo {
   readonly pids: readonly number[];
   /** A Python with moto and boto3, for tests that consume credentials the way workloads do. */
   readonly python: string;
+  /** The forward proxy (squid); null when squid is not there (only outside CI), with the reason. */
+  readonly proxy: RigProxy | null;
+  readonly proxySkipReason: string;
 }
 
 export interface Rig extends RigInfo {
@@ -129,6 +133,10 @@ export async function startRig(options: StartOptions = {}): Promise<Rig> {
 
   buildBinaries(log);
   const python = ensureMoto(log);
+  const proxySkipReason = ensureSquid(log) ?? '';
+  if (proxySkipReason && process.env.CI === 'true')
+    throw new Error(`rig: ${proxySkipReason} (CI=true: failing instead of skipping)`);
+  if (proxySkipReason) log(`rig: skipping the forward proxy tests: ${proxySkipReason}`);
   const bin = (name: string, version: string) => join(CACHE_DIR, 'bin', `${name}-${version}`);
 
   const started = Date.now();
@@ -169,6 +177,15 @@ export async function startRig(options: StartOptions = {}): Promise<Rig> {
       `rig: etcd ${etcdVersion}, Kubernetes ${k8s} x2, moto ready in ${((Date.now() - started) / 1000).toFixed(1)} s`,
     );
 
+    const proxy = proxySkipReason
+      ? null
+      : await startForwardProxy({
+          runDir,
+          logDir,
+          freePort,
+          start: (name, command, args) => services.start(name, command, args),
+          waitFor: (what, probe, timeoutMs) => waitFor(what, probe, timeoutMs, alive),
+        });
     const [a, b] = clusters as [RigCluster, RigCluster];
     const info: RigInfo = {
       clusters: { a, b },
@@ -184,6 +201,8 @@ export async function startRig(options: StartOptions = {}): Promise<Rig> {
       logDir,
       pids: processes.map((p) => p.pid ?? 0),
       python,
+      proxy,
+      proxySkipReason,
     };
     return {
       ...info,
@@ -424,7 +443,11 @@ function makeClusterPki(
     '-subj',
     '/CN=kube-apiserver',
   ]);
-  writeFileSync(p('san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
+  // The proxied name resolves only in the rig's forward proxy (forward-proxy.ts).
+  writeFileSync(
+    p('san.ext'),
+    `subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:${proxiedHost(id as 'a' | 'b')}\nextendedKeyUsage=serverAuth\n`,
+  );
   openssl([
     'x509',
     '-req',
