@@ -10,6 +10,7 @@ import { runSimulation } from '@cloud-copilot/iam-simulate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLUSTER_FAILURES_QUERY, functionRoleStatements } from '../../../scripts/serverless-config.ts';
 import { parseConfig } from '../../../src/config/load.ts';
+import { secretsDecision } from './secrets-oracle.ts';
 import {
   findTool,
   PROJECT_ROOT,
@@ -235,39 +236,8 @@ describe('the function role', () => {
       'ImplicitlyDenied',
     ],
   ])('under the IAM oracle, PutSecretValue on %s (%s) is %s', async (_name, secret, expected) => {
-    const account = '111122223333';
-    const region = 'eu-west-1';
-    const resolve = (value: unknown): unknown =>
-      typeof value === 'object' && value !== null && 'Fn::Sub' in value
-        ? String((value as { 'Fn::Sub': string })['Fn::Sub'])
-            .replaceAll(`\${AWS::Partition}`, 'aws')
-            .replaceAll(`\${AWS::Region}`, region)
-            .replaceAll(`\${AWS::AccountId}`, account)
-        : value;
     const renew = statements().find((s) => s.Sid === 'RenewKubeconfigs') as Statement;
-    const policy = {
-      Version: '2012-10-17',
-      Statement: [{ ...renew, Resource: [renew.Resource].flat().map(resolve) }],
-    };
-    const response = await runSimulation(
-      {
-        request: {
-          principal: `arn:aws:iam::${account}:role/cred-courier-dev`,
-          action: 'secretsmanager:PutSecretValue',
-          resource: {
-            resource: `arn:aws:secretsmanager:${region}:${account}:secret:${secret}`,
-            accountId: account,
-          },
-          contextVariables: {},
-        },
-        identityPolicies: [{ name: 'function-role', policy }],
-        serviceControlPolicies: [],
-        resourceControlPolicies: [],
-      },
-      {},
-    );
-    if (response.resultType !== 'single') throw new Error(`iam-simulate: ${JSON.stringify(response)}`);
-    expect(response.overallResult).toBe(expected);
+    expect(await secretsDecision([renew], 'PutSecretValue', secret)).toBe(expected);
   });
 
   it('assumes only the roles the file names (ECR registries and S3 grants), each once', () => {
