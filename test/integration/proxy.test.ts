@@ -5,6 +5,7 @@
  * proxy's access log is read back to show CONNECT tunnels and never a plaintext request.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -258,6 +259,32 @@ describe.skipIf(!proxyReady)(
         failureClass: 'proxy-tunnel',
         message: `cluster ${cluster.name}: the proxy ${proxy.open} could not open the tunnel to ${proxiedHost('a')}:${closedPort}: CONNECT answered 503`,
       });
+    });
+
+    it('a proxy that accepts and never answers CONNECT is abandoned at the request timeout, like an apiserver', async () => {
+      // Prepare: a hand-written stand-in, since squid always answers; it accepts TCP and stays silent.
+      const accepted = new Set<Socket>();
+      const silent = createServer((socket) => accepted.add(socket));
+      await new Promise<void>((done) => silent.listen(0, '127.0.0.1', done));
+      const address = silent.address() as AddressInfo;
+      const cluster = await proxiedCluster('a');
+      const config = configOf(
+        fileOf(
+          cluster.controlNamespace,
+          entry(cluster, `{ url: "http://127.0.0.1:${address.port}" }`),
+        ).replace('requestTimeoutSeconds: 5', 'requestTimeoutSeconds: 1'),
+      );
+
+      // Act
+      const run = await capturedRun(config).finally(() => {
+        for (const socket of accepted) socket.destroy();
+        silent.close();
+      });
+
+      // Assess
+      expect(run.result.clusters[0]?.failure?.failureClass).toBe('timeout');
+      expect(run.result.clusters[0]?.durationMs).toBeLessThan(20_000);
+      expect(accepted.size).toBeGreaterThan(0);
     });
 
     it("ignores the stored kubeconfig's proxy-url, with a proxy in the file and without one", async () => {
