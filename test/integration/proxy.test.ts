@@ -149,6 +149,8 @@ describe.skipIf(!proxyReady)(
         expect(line).toMatch(new RegExp(`TCP_TUNNEL/200 \\d+ CONNECT ${host.replaceAll('.', '\\.')} `));
       const all = accessLogLines(proxy);
       expect(all.filter((line) => PLAINTEXT.test(line))).toEqual([]);
+      // Every request the proxy ever saw was a CONNECT.
+      expect(all.filter((line) => !/ CONNECT \S+:\d+ /.test(line))).toEqual([]);
       expect(all.some((line) => /\/api\/v1\//.test(line))).toBe(false);
       process.stdout.write(`proxy access log (delivery through the open listener):\n${lines.join('\n')}\n`);
     });

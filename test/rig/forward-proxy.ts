@@ -16,7 +16,6 @@ import type { ChildProcess } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 
 /** Coordinates of the rig's forward proxy, for tests. Plain data (crosses vitest's provide/inject). */
@@ -119,15 +118,18 @@ function squidConfig(options: {
   ].join('\n');
 }
 
-function listening(port: number): Promise<boolean> {
-  return new Promise((done) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      done(true);
-    });
-    socket.once('error', () => done(false));
-  });
+/** Whether squid says it accepts connections on every port (a probe connection would fill its access log). */
+function accepting(cacheLog: string, ports: readonly number[]): boolean {
+  let text = '';
+  try {
+    text = readFileSync(cacheLog, 'utf8');
+  } catch {
+    return false;
+  }
+  return ports.every(
+    (port) =>
+      text.includes(`Accepting HTTP Socket connections at`) && text.includes(`local=127.0.0.1:${port} `),
+  );
 }
 
 /**
@@ -164,7 +166,7 @@ export async function startForwardProxy(options: {
   options.start('squid', SQUID, ['-N', '-d1', '-f', config]);
   await options.waitFor(
     'squid',
-    async () => (await Promise.all(Object.values(ports).map(listening))).every(Boolean),
+    async () => accepting(join(logDir, 'cache.log'), Object.values(ports)),
     30_000,
   );
   const url = (port: number) => `http://127.0.0.1:${port}`;
