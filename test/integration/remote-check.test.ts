@@ -23,8 +23,8 @@ import { kubeRequest } from '../rig/kube-http.ts';
 import { freePort, type RigCluster } from '../rig/rig.ts';
 import { functionErrorReply, type LambdaEndpoint, startLambdaEndpoint } from '../support/lambda-endpoint.ts';
 import { storeKubeconfig } from './fixtures.ts';
-import { createLedgerTable, topicWithQueue } from './moto-support.ts';
-import { cli, registerOptions, storedKubeconfig, tokenOf } from './register-support.ts';
+import { createLedgerTable, recordedDuring, requestParams, topicWithQueue } from './moto-support.ts';
+import { cli, EVERY_CHECK_OK, registerOptions, storedKubeconfig, tokenOf } from './register-support.ts';
 import { rig, skipReason, theRig, uniqueName, useRigAws } from './rig-context.ts';
 
 const SECRET = 'ecr-pull';
@@ -64,49 +64,13 @@ async function objectVersions(cluster: RigCluster, namespaces: readonly string[]
   return versions.sort();
 }
 
-interface RecordedRequest {
-  readonly headers: Record<string, string>;
-  readonly url: string;
-  readonly body?: string;
-  readonly body_encoded?: boolean;
-}
-
-async function recorder(
-  path: 'start-recording' | 'stop-recording' | 'download-recording' | 'reset-recording',
-): Promise<string> {
-  const response = await fetch(`${theRig().aws.endpoint}/moto-api/recorder/${path}`, {
-    method: path === 'download-recording' ? 'GET' : 'POST',
-  });
-  expect(response.ok, `moto recorder ${path}: ${response.status}`).toBe(true);
-  return response.text();
-}
-
 /** What moto was asked while `act` ran: `Service.Action` per request (JSON target or query Action). */
 async function awsCallsDuring<T>(act: () => Promise<T>): Promise<{ result: T; calls: string[] }> {
-  await recorder('reset-recording');
-  await recorder('start-recording');
-  let result: T;
-  let recording: string;
-  try {
-    result = await act();
-  } finally {
-    await recorder('stop-recording');
-    recording = await recorder('download-recording');
-    // The recording holds the stored kubeconfigs moto returned: leave none of it in moto's file.
-    await recorder('reset-recording');
-  }
-  const calls = recording
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map((line) => JSON.parse(line) as RecordedRequest)
-    .map((entry) => {
-      const headers = Object.fromEntries(Object.entries(entry.headers).map(([k, v]) => [k.toLowerCase(), v]));
-      if (headers['x-amz-target']) return headers['x-amz-target'];
-      const body = entry.body_encoded
-        ? Buffer.from(entry.body ?? '', 'base64').toString('utf8')
-        : (entry.body ?? '');
-      return `${new URL(entry.url).host} ${new URLSearchParams(body).get('Action') ?? entry.url}`;
-    });
+  const { result, requests } = await recordedDuring(act);
+  const calls = requests.map((entry) => {
+    const target = Object.entries(entry.headers).find(([name]) => name.toLowerCase() === 'x-amz-target');
+    return target?.[1] ?? `${new URL(entry.url).host} ${requestParams(entry).get('Action') ?? entry.url}`;
+  });
   return { result, calls };
 }
 
@@ -194,16 +158,7 @@ describe.skipIf(!rig)(
       expect(report.ok).toBe(false);
       const byName = Object.fromEntries(report.clusters.map((c) => [c.cluster, c]));
       expect(byName[healthy]?.ok).toBe(true);
-      expect(byName[healthy]?.items.map((i) => `${i.check}:${i.status}`)).toEqual([
-        'kubeconfig:ok',
-        'reachability:ok',
-        'tls:ok',
-        'identity:ok',
-        'token-expiry:ok',
-        'namespaces:ok',
-        'permissions:ok',
-        'secret-guard:ok',
-      ]);
+      expect(byName[healthy]?.items.map((i) => `${i.check}:${i.status}`)).toEqual(EVERY_CHECK_OK);
       expect(byName[healthy]?.identity).toBe(`system:serviceaccount:${control}:cred-courier`);
       // The function's own check carries no warning about where the server is: reaching it is the answer.
       expect(byName[healthy]?.warnings).toBeUndefined();
@@ -271,7 +226,6 @@ describe.skipIf(!rig)(
         const text = await cli(['check', '--remote', '--stage', 'rig']);
         const json = await cli(['check', '--remote', '--stage', 'rig', '-o', 'json']);
         const one = await cli(['check', healthy, '--remote', '--function', 'cred-courier-rig-distribute']);
-
         // Assess
         expect(text.code).toBe(1);
         expect(json.code).toBe(1);
@@ -320,7 +274,6 @@ describe.skipIf(!rig)(
 
     it('a local check warns that the stored loopback server is one the function cannot reach, without failing the check', async () => {
       const local = await cli(['check', healthy, '-c', configFile]);
-
       expect(local.code).toBe(0);
       expect(local.stdout).toMatch(
         /\n {2}warning: server https:\/\/127\.0\.0\.1:\d+ is a loopback address: the function cannot reach it/,
