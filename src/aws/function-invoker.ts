@@ -26,6 +26,20 @@ export interface InvokeOptions {
 /** What the operator needs to call the function, named in the denial's message. */
 const INVOKE_PERMISSION = 'lambda:InvokeFunction';
 
+/**
+ * The least policy that lets an operator run `check --remote` against one function: invoke it, on its
+ * unqualified ARN (the CLI never names a version or alias), and nothing else.
+ */
+export function remoteCheckPolicy(functionArn: string): {
+  Version: '2012-10-17';
+  Statement: { Effect: 'Allow'; Action: string; Resource: string }[];
+} {
+  return {
+    Version: '2012-10-17',
+    Statement: [{ Effect: 'Allow', Action: INVOKE_PERMISSION, Resource: functionArn }],
+  };
+}
+
 export async function invokeFunction(options: InvokeOptions): Promise<unknown> {
   const { functionName } = options;
   const client =
@@ -72,7 +86,7 @@ function callFailure(error: unknown): string {
     case 'AccessDenied':
     case 'UnrecognizedClientException':
     case 'InvalidSignatureException':
-      return `not allowed (${message}): your identity needs ${INVOKE_PERMISSION} on the function's ARN; check AWS_PROFILE or the credentials in use`;
+      return `not allowed (${message}): your identity needs ${INVOKE_PERMISSION} on the function, e.g. the statement ${JSON.stringify(remoteCheckPolicy(deniedArn(message) ?? 'arn:aws:lambda:<region>:<account>:function:<name>').Statement[0])}; check AWS_PROFILE or the credentials in use`;
     case 'RequestTooLargeException':
       return `the event is larger than Lambda accepts (${message}): name fewer clusters`;
     case 'TooManyRequestsException':
@@ -84,6 +98,11 @@ function callFailure(error: unknown): string {
         return "no AWS region: set AWS_REGION to the stage's region (serverless.yml deploys to eu-west-1 unless --region was given)";
       return `${typeof name === 'string' ? `${name}: ` : ''}${message}`;
   }
+}
+
+/** The function's ARN as an IAM denial names it ("... on resource: arn:aws:lambda:...:function:x ..."). */
+function deniedArn(message: string): string | undefined {
+  return /arn:aws[\w-]*:lambda:[\w-]+:\d{12}:function:[\w-]+/.exec(message)?.[0];
 }
 
 /** The function's own error payload (`errorType`, `errorMessage`), and what to do about it. */

@@ -135,13 +135,27 @@ describe.skipIf(!rig)(
 
     const invokeCheck = (event: unknown) => handler(event, CONTEXT);
 
-    it('register warns that the rig’s loopback server is one the function cannot reach, and still registers', () => {
+    it('register warns that the rig’s loopback server is one the function cannot reach, in text and JSON, and still registers', async () => {
+      // Act
+      const admin = theRig().clusters.a.adminKubeconfigPath;
+      const again = ['register', healthy, '--kubeconfig', admin, '-c', configFile, '--dry-run'];
+      const text = await cli(again);
+      const json = await cli([...again, '-o', 'json']);
+      const port = new URL(theRig().clusters.a.server).port;
+      const byName = await cli([...again, '--server', `https://localhost:${port}`]);
+
+      // Assess
+      const loopback =
+        /server https:\/\/127\.0\.0\.1:\d+ is a loopback address: the function cannot reach it.*--tls-san <public address> and register with --server https:\/\/<public address>:6443/;
       expect(registered.ok).toBe(true);
-      expect(registered.warnings).toContainEqual(
-        expect.stringMatching(
-          /^server https:\/\/127\.0\.0\.1:\d+ is a loopback address: the function cannot reach it.*--tls-san <public address>/,
-        ),
+      expect(registered.warnings).toContainEqual(expect.stringMatching(loopback));
+      expect(text.code).toBe(0);
+      expect(text.stdout).toMatch(new RegExp(`\\n  warning: ${loopback.source}`));
+      expect(json.code).toBe(0);
+      expect((JSON.parse(json.stdout) as RegisterReport).warnings).toContainEqual(
+        expect.stringMatching(loopback),
       );
+      expect(byName.stdout).toMatch(/\n {2}warning: server https:\/\/localhost:\d+ is a loopback address/);
     });
 
     it('the handler checks every cluster from its own network, passes the healthy one, fails only the unreachable one’s reachability, and writes nothing', async () => {

@@ -39,7 +39,7 @@ const REPLIES: Record<string, LambdaReply> = {
     headers: { 'x-amzn-errortype': 'AccessDeniedException' },
     body: {
       Message:
-        'User: arn:aws:iam::123456789012:user/op is not authorized to perform: lambda:InvokeFunction on resource: cc-denied',
+        'User: arn:aws:iam::123456789012:user/op is not authorized to perform: lambda:InvokeFunction on resource: arn:aws:lambda:eu-west-1:123456789012:function:cc-denied because no identity-based policy allows the lambda:InvokeFunction action',
     },
   },
   'cc-too-large': {
@@ -104,7 +104,7 @@ describe('invokeFunction through a stand-in Lambda Invoke API', () => {
     ],
     [
       'cc-denied',
-      /^invoking cc-denied: not allowed .*: your identity needs lambda:InvokeFunction on the function's ARN/,
+      /^invoking cc-denied: not allowed .*: your identity needs lambda:InvokeFunction on the function, e\.g\. the statement \{"Effect":"Allow","Action":"lambda:InvokeFunction","Resource":"arn:aws:lambda:eu-west-1:123456789012:function:cc-denied"\}; check AWS_PROFILE/,
     ],
     [
       'cc-too-large',
