@@ -58,7 +58,7 @@ export async function handler(event: unknown, context: Context): Promise<RunResu
   const invocation = parseInvocation(event);
   config ??= loadConfig(process.env.CRED_COURIER_CONFIG ?? 'config/clusters.yaml');
   const loaded = await config;
-  if (invocation.mode === 'check') return checkFromHere(loaded, invocation.request);
+  if (invocation.mode === 'check') return checkFromHere(loaded, invocation.request, context);
   const request = invocation.request;
   const result = await runDelivery({
     config: loaded,
@@ -82,11 +82,12 @@ export async function handler(event: unknown, context: Context): Promise<RunResu
  * The read-only check, from this function's network. Kubeconfigs are read fresh (not from the warm
  * cache) so a rotation made a moment ago is what is checked.
  */
-async function checkFromHere(loaded: Config, request: CheckRequest): Promise<CheckReport> {
+async function checkFromHere(loaded: Config, request: CheckRequest, context: Context): Promise<CheckReport> {
   const report = await checkClusters({
     config: loaded,
     ...(request.clusters ? { clusters: request.clusters } : {}),
     kubeconfigs: secretsManagerKubeconfigs(aws.secretsManager(), { ttlSeconds: 0 }),
+    deadline: new Date(Date.now() + context.getRemainingTimeInMillis()),
   });
   logger.info('check done', {
     ok: report.ok,

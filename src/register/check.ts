@@ -13,7 +13,7 @@ import { z } from 'zod';
 import type { KubeconfigSource } from '../aws/kubeconfig-store.ts';
 import type { Config } from '../config/types.ts';
 import { CredCourierError } from '../errors.ts';
-import { describeFailure } from '../report/classify.ts';
+import { describeFailure, FAILURE_CLASSES } from '../report/classify.ts';
 import { Redactor } from '../report/redact.ts';
 import { selectClusters } from './select.ts';
 import { serverWarnings } from './server-reach.ts';
@@ -47,26 +47,43 @@ export interface CheckOptions {
   readonly now?: () => Date;
   /** Warn about stored servers the function may not reach (a check from the operator's machine). */
   readonly serverWarnings?: boolean;
+  /**
+   * When the answer must be ready (the function's timeout): clusters not started 3 s before it are
+   * reported as not checked, and those running are cut off, so the report of the others still returns.
+   */
+  readonly deadline?: Date;
 }
+
+/** Time kept back before the deadline so the report can still be returned. */
+const DEADLINE_RESERVE_MS = 3_000;
 
 export async function checkClusters(options: CheckOptions): Promise<CheckReport> {
   const redactor = options.redactor ?? new Redactor();
   const now = options.now ?? (() => new Date());
   const { settings } = options.config;
   const limit = pLimit(settings.concurrency);
+  const deadlineMs = options.deadline
+    ? options.deadline.getTime() - DEADLINE_RESERVE_MS
+    : Number.POSITIVE_INFINITY;
   const clusters = await Promise.all(
     selectClusters(options.config, options.clusters).map((cluster) =>
       limit(async (): Promise<ClusterCheck> => {
+        if (Date.now() >= deadlineMs) {
+          const item: CheckItem = {
+            check: 'reachability',
+            status: 'fail',
+            detail: `deadline: not checked: ${FAILURE_CLASSES.deadline}; check fewer clusters at a time (name them)`,
+          };
+          return { cluster: cluster.name, ok: false, items: [item], permissions: [] };
+        }
+        const clusterSignal = AbortSignal.timeout(settings.clusterDeadlineSeconds * 1000);
+        const signal = Number.isFinite(deadlineMs)
+          ? AbortSignal.any([clusterSignal, AbortSignal.timeout(Math.max(1, deadlineMs - Date.now()))])
+          : clusterSignal;
         let access: ReturnType<typeof storedAccess>;
         try {
           const text = await options.kubeconfigs.get(cluster.name, cluster.kubeconfigSecret);
-          access = storedAccess(
-            cluster,
-            settings,
-            text,
-            redactor,
-            AbortSignal.timeout(settings.clusterDeadlineSeconds * 1000),
-          );
+          access = storedAccess(cluster, settings, text, redactor, signal);
         } catch (error) {
           const item: CheckItem = {
             check: 'kubeconfig',
