@@ -12,22 +12,27 @@
  * With `CRED_COURIER_LEDGER_TABLE` set, the run is recorded in the delivery ledger and the fleet's
  * validity (from every target in the ledger, not only this run's) is published as metrics; a ledger or
  * topic that cannot be reached is logged and never changes the run's own result.
+ *
+ * A check event (`{"check": {"clusters": [...]}}`, see src/run/request.ts) runs `check`'s per-cluster
+ * checks from the function's own network with the stored kubeconfigs instead, and returns their report
+ * as the payload: nothing is minted, written, recorded, notified or renewed, and no metric is published.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import { defaultAwsClients } from '../src/aws/clients.ts';
-import { sharedKubeconfigs } from '../src/aws/kubeconfig-store.ts';
+import { secretsManagerKubeconfigs, sharedKubeconfigs } from '../src/aws/kubeconfig-store.ts';
 import { dynamoLedger, LEDGER_TABLE_ENV, type Ledger } from '../src/aws/ledger.ts';
 import { ALARM_TOPIC_ENV, type Notifier, snsNotifier } from '../src/aws/notifier.ts';
 import { loadConfig } from '../src/config/load.ts';
 import type { Config } from '../src/config/types.ts';
 import { CredCourierError } from '../src/errors.ts';
+import { type CheckReport, checkClusters } from '../src/register/check.ts';
 import { describeFailure } from '../src/report/classify.ts';
 import { structuredRunLogger } from '../src/report/logger.ts';
 import { createMetrics, publishRunMetrics } from '../src/report/metrics.ts';
 import { unworkableReason } from '../src/report/transitions.ts';
 import { type Recorded, recordAndNotify } from '../src/run/record.ts';
-import { parseRunRequest } from '../src/run/request.ts';
+import { type CheckRequest, parseInvocation } from '../src/run/request.ts';
 import { runDelivery } from '../src/run/run.ts';
 import type { RunResult } from '../src/run/types.ts';
 
@@ -48,11 +53,13 @@ export class DeliveryFailedError extends CredCourierError {
   }
 }
 
-export async function handler(event: unknown, context: Context): Promise<RunResult['summary']> {
+export async function handler(event: unknown, context: Context): Promise<RunResult['summary'] | CheckReport> {
   logger.addContext(context);
-  const request = parseRunRequest(event);
+  const invocation = parseInvocation(event);
   config ??= loadConfig(process.env.CRED_COURIER_CONFIG ?? 'config/clusters.yaml');
   const loaded = await config;
+  if (invocation.mode === 'check') return checkFromHere(loaded, invocation.request, context);
+  const request = invocation.request;
   const result = await runDelivery({
     config: loaded,
     ...(request.clusters ? { clusters: request.clusters } : {}),
@@ -69,6 +76,25 @@ export async function handler(event: unknown, context: Context): Promise<RunResu
   const unworkable = unworkableReason(result);
   if (unworkable !== undefined) throw new DeliveryFailedError(unworkable, result.summary);
   return result.summary;
+}
+
+/**
+ * The read-only check, from this function's network. Kubeconfigs are read fresh (not from the warm
+ * cache) so a rotation made a moment ago is what is checked.
+ */
+async function checkFromHere(loaded: Config, request: CheckRequest, context: Context): Promise<CheckReport> {
+  const report = await checkClusters({
+    config: loaded,
+    ...(request.clusters ? { clusters: request.clusters } : {}),
+    kubeconfigs: secretsManagerKubeconfigs(aws.secretsManager(), { ttlSeconds: 0 }),
+    deadline: new Date(Date.now() + context.getRemainingTimeInMillis()),
+  });
+  logger.info('check done', {
+    ok: report.ok,
+    clusters: report.clusters.length,
+    failing: report.clusters.filter((c) => !c.ok).map((c) => c.cluster),
+  });
+  return report;
 }
 
 /** The ledger of the configured table, reused across warm invocations; none without the variable. */

@@ -48,6 +48,7 @@ import { describeFailure } from '../report/classify.ts';
 import { Redactor } from '../report/redact.ts';
 import type { AdminAccess } from './admin.ts';
 import { rbacManifests, SERVICE_ACCOUNT, TOKEN_SECRET } from './rbac.ts';
+import { serverWarnings } from './server-reach.ts';
 import { storedAccess } from './stored.ts';
 import { minimalKubeconfig, tokenClaims } from './token.ts';
 import { type Verification, verifyAccess } from './verify.ts';
@@ -288,6 +289,11 @@ export async function registerCluster(options: RegisterOptions): Promise<Registe
 
   // The kubeconfig cred-courier will use: same server and CA as the admin's, a token of its own.
   const server = options.server ?? options.admin.server;
+  // The server is verified from here; the function connects from elsewhere, without this machine's
+  // network, hosts or proxy settings.
+  const adminProxy =
+    server === options.admin.server ? options.admin.kubeConfig.getCurrentCluster()?.proxyUrl : undefined;
+  warnings.push(...(await serverWarnings(server, adminProxy ? { kubeconfigProxyUrl: adminProxy } : {})));
   const caData = options.admin.caData;
   const insecureSkipTlsVerify = !caData && options.admin.insecureSkipTlsVerify;
   const secretId = spec.kubeconfigSecret;

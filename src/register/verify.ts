@@ -13,7 +13,7 @@ import { LABELS, MANAGER } from '../kinds/metadata.ts';
 import { reviewAccess, serverVersion, whoAmI } from '../kube/access-review.ts';
 import type { KubeApis } from '../kube/apis.ts';
 import { needsNamespaceListing } from '../plan/namespaces.ts';
-import { classify, describeFailure, FAILURE_CLASSES } from '../report/classify.ts';
+import { classify, describeFailure, FAILURE_CLASSES, type FailureClass } from '../report/classify.ts';
 import type { Redactor } from '../report/redact.ts';
 import { resolveNamespaces } from '../run/connect.ts';
 import {
@@ -89,6 +89,17 @@ export interface VerifyInput {
 
 const DAY_SECONDS = 86400;
 
+const UNREACHED: ReadonlySet<FailureClass> = new Set(['refused', 'dns', 'timeout', 'network']);
+
+/** What to do when the server is not reached, or its certificate names another address; else undefined. */
+export function reachAdvice(failureClass: FailureClass, message: string): string | undefined {
+  if (UNREACHED.has(failureClass))
+    return "to do: the server must be reachable from where delivery runs (the function's network, not yours): store an address the function reaches (register --server), allow the function's egress addresses at the server (VPC mode gives fixed ones), or name a proxy for the cluster in the registration file; confirm with cred-courier check --remote";
+  if (failureClass === 'tls' && /altnames|does not match/i.test(message))
+    return "to do: the server's certificate does not name this address: add it to the certificate (k3s: --tls-san <address> on the server) or store the address it names";
+  return undefined;
+}
+
 function conclude(
   items: CheckItem[],
   permissions: PermissionResult[],
@@ -124,10 +135,12 @@ export async function verifyAccess(input: VerifyInput): Promise<Verification> {
     const failureClass = classify(error);
     if (failureClass !== 'unauthorized') {
       const check = failureClass === 'tls' ? 'tls' : 'reachability';
+      const text = failureText(error);
+      const advice = reachAdvice(failureClass, text);
       items.push({
         check,
         status: 'fail',
-        detail: `${failureClass}: ${failureText(error)} (${FAILURE_CLASSES[failureClass]})`,
+        detail: `${failureClass}: ${text} (${FAILURE_CLASSES[failureClass]})${advice ? `; ${advice}` : ''}`,
       });
       return conclude(items, []);
     }

@@ -6,23 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { defaultAwsClients } from '../../src/aws/clients.ts';
 import { ecrKind } from '../../src/kinds/ecr/index.ts';
-import { rig, skipReason, theRig, uniqueName, useRigAws } from './rig-context.ts';
-
-interface RecordedRequest {
-  readonly url: string;
-  readonly body?: string;
-  readonly body_encoded?: boolean;
-}
-
-async function recorder(
-  path: 'start-recording' | 'stop-recording' | 'download-recording' | 'reset-recording',
-): Promise<string> {
-  const response = await fetch(`${theRig().aws.endpoint}/moto-api/recorder/${path}`, {
-    method: path === 'download-recording' ? 'GET' : 'POST',
-  });
-  expect(response.ok, `moto recorder ${path}: ${response.status}`).toBe(true);
-  return response.text();
-}
+import { recordedDuring, requestParams } from './moto-support.ts';
+import { rig, skipReason, uniqueName, useRigAws } from './rig-context.ts';
 
 describe.skipIf(!rig)(`ECR session policy on the wire${rig ? '' : ` (skipped: ${skipReason})`}`, () => {
   useRigAws();
@@ -40,28 +25,9 @@ describe.skipIf(!rig)(`ECR session policy on the wire${rig ? '' : ` (skipped: ${
     };
 
     // Act
-    await recorder('start-recording');
-    let recording: string;
-    try {
-      await ecrKind.mint({ region: 'eu-west-1', roleArn }, deps);
-    } finally {
-      await recorder('stop-recording');
-      recording = await recorder('download-recording');
-      // The recording holds the session credentials moto issued: leave none of it in moto's file.
-      await recorder('reset-recording');
-    }
-    const recorded = recording
-      .split('\n')
-      .filter((line) => line.trim() !== '')
-      .map((line) => JSON.parse(line) as RecordedRequest)
-      .map(
-        (entry) =>
-          new URLSearchParams(
-            entry.body_encoded
-              ? Buffer.from(entry.body ?? '', 'base64').toString('utf8')
-              : (entry.body ?? ''),
-          ),
-      )
+    const { requests } = await recordedDuring(() => ecrKind.mint({ region: 'eu-west-1', roleArn }, deps));
+    const recorded = requests
+      .map(requestParams)
       .filter((params) => params.get('Action') === 'AssumeRole' && params.get('RoleArn') === roleArn);
 
     // Assess

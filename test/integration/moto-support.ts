@@ -1,4 +1,7 @@
-/** moto-side fixtures shared by the ledger and notification tests: a ledger table, a topic read back. */
+/**
+ * moto-side fixtures shared by the ledger and notification tests (a ledger table, a topic read back) and
+ * by tests that look at what reached moto (its request recorder).
+ */
 import { CreateTableCommand, DynamoDBClient, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import {
@@ -8,7 +11,57 @@ import {
   ReceiveMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import { uniqueName } from './rig-context.ts';
+import { expect } from 'vitest';
+import { theRig, uniqueName } from './rig-context.ts';
+
+/** A request as moto's recorder wrote it. */
+export interface RecordedRequest {
+  readonly headers: Record<string, string>;
+  readonly url: string;
+  readonly body?: string;
+  readonly body_encoded?: boolean;
+}
+
+/** A call of moto's request recorder (start, stop, download or reset the recording). */
+export async function recorder(
+  path: 'start-recording' | 'stop-recording' | 'download-recording' | 'reset-recording',
+): Promise<string> {
+  const response = await fetch(`${theRig().aws.endpoint}/moto-api/recorder/${path}`, {
+    method: path === 'download-recording' ? 'GET' : 'POST',
+  });
+  expect(response.ok, `moto recorder ${path}: ${response.status}`).toBe(true);
+  return response.text();
+}
+
+/** Every request moto received while `act` ran (from a reset recording; reset again after). */
+export async function recordedDuring<T>(
+  act: () => Promise<T>,
+): Promise<{ result: T; requests: RecordedRequest[] }> {
+  await recorder('reset-recording');
+  await recorder('start-recording');
+  let result: T;
+  let recording: string;
+  try {
+    result = await act();
+  } finally {
+    await recorder('stop-recording');
+    recording = await recorder('download-recording');
+    // The recording holds what moto answered (credentials, kubeconfigs): leave none of it in its file.
+    await recorder('reset-recording');
+  }
+  const requests = recording
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as RecordedRequest);
+  return { result, requests };
+}
+
+/** A recorded request's form-encoded body (the query protocol of STS and SNS). */
+export function requestParams(entry: RecordedRequest): URLSearchParams {
+  return new URLSearchParams(
+    entry.body_encoded ? Buffer.from(entry.body ?? '', 'base64').toString('utf8') : (entry.body ?? ''),
+  );
+}
 
 /** A ledger table as serverless.yml defines it (partition key `target`); the caller deletes it. */
 export async function createLedgerTable(): Promise<string> {

@@ -11,6 +11,18 @@ import { main } from '../../src/cli/main.ts';
 import { loadAdminKubeconfig } from '../../src/register/admin.ts';
 import type { RegisterOptions } from '../../src/register/register.ts';
 
+/** `check`'s items for a registered cluster that passes everything, as `check:status`, in order. */
+export const EVERY_CHECK_OK = [
+  'kubeconfig:ok',
+  'reachability:ok',
+  'tls:ok',
+  'identity:ok',
+  'token-expiry:ok',
+  'namespaces:ok',
+  'permissions:ok',
+  'secret-guard:ok',
+];
+
 /** moto's Secrets Manager as `register` writes to it. */
 export const secretsWriter = (): SecretsWriterApi =>
   new SecretsManagerClient({}) as unknown as SecretsWriterApi;

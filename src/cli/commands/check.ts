@@ -2,20 +2,56 @@
  * `cred-courier check [<cluster>...]`: whether each stored kubeconfig still does everything delivery
  * needs. Exit 1 when any check is not ok (a warning such as a token expiring within 7 days included,
  * a secret guard not in effect always, unless the entry opted out with `secretGuard: false`).
+ *
+ * `--remote` asks the deployed function to run the same checks from its own network (a synchronous
+ * invoke; the operator needs lambda:InvokeFunction on it) and prints its answer the same way.
  */
 import type { Command } from 'commander';
+import { functionNameOf, invokeFunction } from '../../aws/function-invoker.ts';
 import { loadConfig } from '../../config/load.ts';
-import { type CheckReport, checkClusters } from '../../register/check.ts';
+import { CredCourierError } from '../../errors.ts';
+import { type CheckReport, checkClusters, parseCheckReport } from '../../register/check.ts';
 import { EXIT, mark, print, type SharedOptions, storedKubeconfigs, withSharedOptions } from './common.ts';
+
+interface CheckCliOptions extends SharedOptions {
+  readonly remote: boolean;
+  readonly stage?: string;
+  readonly function?: string;
+}
 
 export function checkText(report: CheckReport): string {
   const lines: string[] = [];
   for (const cluster of report.clusters) {
     lines.push(`${cluster.cluster}: ${cluster.ok ? 'ok' : 'PROBLEMS'}`);
     for (const item of cluster.items) lines.push(`  ${mark(item.status)} ${item.check}: ${item.detail}`);
+    for (const warning of cluster.warnings ?? []) lines.push(`  warning: ${warning}`);
   }
   lines.push(report.ok ? 'ok' : 'FAILED: some check is not ok');
   return lines.join('\n');
+}
+
+/** The deployed function's check report: its event names the clusters (all when none). */
+export async function remoteCheck(functionName: string, clusters: readonly string[]): Promise<CheckReport> {
+  const payload = await invokeFunction({
+    functionName,
+    event: { check: clusters.length > 0 ? { clusters } : {} },
+  });
+  return parseCheckReport(payload, `function ${functionName}`);
+}
+
+function remoteFunction(options: CheckCliOptions): string | undefined {
+  if (!options.remote) {
+    if (options.stage || options.function)
+      throw new CredCourierError(
+        '--stage and --function go with --remote (check from the deployed function)',
+      );
+    return undefined;
+  }
+  if (options.function) return options.function;
+  if (options.stage) return functionNameOf(options.stage);
+  throw new CredCourierError(
+    '--remote needs --stage <stage> (the function cred-courier-<stage>-distribute) or --function <name>',
+  );
 }
 
 export function addCheckCommand(program: Command): void {
@@ -27,9 +63,40 @@ export function addCheckCommand(program: Command): void {
     .description(
       'check each stored kubeconfig: reachability, TLS, identity, token expiry, every permission delivery needs, the secret guard',
     )
-    .action(async (clusters: string[], options: SharedOptions) => {
-      const config = await loadConfig(options.config);
-      const report = await checkClusters({ config, clusters, kubeconfigs: storedKubeconfigs() });
+    .option(
+      '--remote',
+      'run the checks in the deployed function, from its network (needs lambda:InvokeFunction on it); its packaged registration file names the clusters, -c is not read',
+      false,
+    )
+    .option(
+      '--stage <stage>',
+      'with --remote: the stage whose function cred-courier-<stage>-distribute runs them',
+    )
+    .option('--function <name>', 'with --remote: the function name or ARN, when not the stage default')
+    .addHelpText(
+      'after',
+      '\nThe region and credentials of --remote are the AWS defaults (AWS_REGION, AWS_PROFILE).\n' +
+        '\nExamples:\n  $ cred-courier check\n  $ cred-courier check gke-prod -o json\n' +
+        '  $ AWS_REGION=eu-west-1 cred-courier check --remote --stage prod\n' +
+        '\nExit codes: 0 every check ok; 1 some check is not ok; 2 bad input, or the function could not be invoked.',
+    )
+    .action(async (clusters: string[], options: CheckCliOptions) => {
+      const functionName = remoteFunction(options);
+      let report: CheckReport;
+      if (functionName) {
+        process.stderr.write(
+          `checking from function ${functionName} (its network, its stored kubeconfigs)\n`,
+        );
+        report = await remoteCheck(functionName, clusters);
+      } else {
+        const config = await loadConfig(options.config);
+        report = await checkClusters({
+          config,
+          clusters,
+          kubeconfigs: storedKubeconfigs(),
+          serverWarnings: true,
+        });
+      }
       print(options.output, report, () => checkText(report));
       process.exitCode = report.ok ? EXIT.ok : EXIT.failed;
     });

@@ -110,7 +110,10 @@ export function addRegisterCommand(program: Command): void {
       ).conflicts('tokenLifetime'),
     )
     .option('--rotate', 'mint a new token and store a new version even if the stored one still works', false)
-    .option('--server <url>', "server URL cred-courier uses (default: the admin kubeconfig's)")
+    .option(
+      '--server <url>',
+      "the API server URL stored for the function: the address it reaches from where it runs, which may differ from your own (default: the admin kubeconfig's)",
+    )
     .option(
       '--namespaces <list>',
       'namespaces.names, comma-separated (required for a new cluster)',
@@ -130,7 +133,13 @@ export function addRegisterCommand(program: Command): void {
     )
     .addHelpText(
       'after',
-      '\nExamples:\n  $ cred-courier register gke-prod --kubeconfig ~/.kube/config --context gke_prod\n' +
+      '\n--server sets the server in the kubeconfig cred-courier stores, which the function uses from its own\n' +
+        'network (AWS, or your VPC in VPC mode): not your VPN, hosts file or proxy settings. It must be an\n' +
+        "address the function reaches and the server's certificate names. A loopback, link-local or private\n" +
+        'address, or a server you reach only through a proxy, gets a warning with the fix (k3s: start the server\n' +
+        'with --tls-san <public address>, register with --server https://<public address>:6443).\n' +
+        'Confirm from the function with: cred-courier check --remote --stage <stage>\n' +
+        '\nExamples:\n  $ cred-courier register gke-prod --kubeconfig ~/.kube/config --context gke_prod\n' +
         '  $ cred-courier register k3s-lab --kubeconfig lab.yaml --namespaces app,web --ecr-registry 111122223333:eu-west-1\n' +
         '  $ cred-courier register gke-prod --kubeconfig ~/.kube/config --rotate',
     )

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { belowGuardVersion, guardRemedy } from '../../../src/register/verify.ts';
+import { belowGuardVersion, guardRemedy, reachAdvice } from '../../../src/register/verify.ts';
 
 describe('guardRemedy', () => {
   it('says a cluster below 1.30 cannot enforce the guard, and what to do', () => {
@@ -26,5 +26,26 @@ describe('guardRemedy', () => {
     expect(['v1.30.0', 'v1.35.4', 'v2.0.0'].map(belowGuardVersion)).toEqual([false, false, false]);
     expect(belowGuardVersion('unknown')).toBeUndefined();
     expect(belowGuardVersion(undefined)).toBeUndefined();
+  });
+});
+
+describe('reachAdvice', () => {
+  it('says the server must be reachable from the function for every class of an unreached server', () => {
+    for (const failureClass of ['refused', 'dns', 'timeout', 'network'] as const) {
+      expect(reachAdvice(failureClass, 'connect ECONNREFUSED')).toMatch(
+        /^to do: the server must be reachable from where delivery runs .*register --server.*proxy.*check --remote$/,
+      );
+    }
+  });
+
+  it('names --tls-san when the certificate is for another address, and says nothing otherwise', () => {
+    expect(
+      reachAdvice(
+        'tls',
+        "Hostname/IP does not match certificate's altnames: IP: 10.0.0.9 is not in the cert's list",
+      ),
+    ).toMatch(/k3s: --tls-san <address>/);
+    expect(reachAdvice('tls', 'unable to verify the first certificate')).toBeUndefined();
+    expect(reachAdvice('unauthorized', 'HTTP 401')).toBeUndefined();
   });
 });
