@@ -45,7 +45,7 @@ import { needsNamespaceListing } from '../plan/namespaces.ts';
 import { describeFailure } from '../report/classify.ts';
 import { Redactor } from '../report/redact.ts';
 import type { AdminAccess } from './admin.ts';
-import { rbacManifests, SERVICE_ACCOUNT, TOKEN_SECRET } from './rbac.ts';
+import { clusterRoleWarning, rbacManifests, SERVICE_ACCOUNT, TOKEN_SECRET } from './rbac.ts';
 import { storedAccess } from './stored.ts';
 import { minimalKubeconfig, tokenClaims } from './token.ts';
 import { type Verification, verifyAccess } from './verify.ts';
@@ -232,6 +232,8 @@ export async function registerCluster(options: RegisterOptions): Promise<Registe
   const { spec, config } = planned;
   const settings = config.settings;
   const control = settings.controlNamespace;
+  const clusterWide = clusterRoleWarning(spec, settings);
+  if (clusterWide !== undefined) warnings.push(clusterWide);
   if (options.token.kind === 'long-lived') {
     warnings.push(
       `--long-lived-token: the stored token never renews and never expires; a leaked kubeconfig works until Secret ${control}/${TOKEN_SECRET} is deleted (register --rotate replaces it). Without --long-lived-token the token expires and runs renew it`,
