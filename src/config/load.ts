@@ -76,6 +76,16 @@ export async function loadConfig(file: string): Promise<Config> {
   return (await loadConfigWithWarnings(file)).config;
 }
 
+/** How messages name positions. */
+export interface ParseOptions {
+  /**
+   * For text that is an edit of the file (`register`): a line of `text` back to the file as it is, or
+   * undefined for a line the edit wrote (see `EditResult.originalLine`), so messages point at the lines
+   * the user sees. Default: lines of `text`.
+   */
+  readonly originalLine?: (line: number) => number | undefined;
+}
+
 /** A valid registration file and what is worth saying about it although it is valid. */
 export interface CheckedConfig {
   readonly config: Config;
@@ -87,8 +97,8 @@ export interface CheckedConfig {
  * Parses registration-file text into the resolved `Config`. Pure: `file` is only used in messages.
  * @throws ConfigError listing every problem found.
  */
-export function parseConfig(text: string, file: string): Config {
-  return parseConfigWithWarnings(text, file).config;
+export function parseConfig(text: string, file: string, options: ParseOptions = {}): Config {
+  return parseConfigWithWarnings(text, file, options).config;
 }
 
 /** `loadConfig`, and the warnings of a valid file (`cred-courier validate` prints them). */
@@ -108,7 +118,11 @@ export async function loadConfigWithWarnings(file: string): Promise<CheckedConfi
  * `parseConfig`, and the warnings of a valid file.
  * @throws ConfigError listing every problem found.
  */
-export function parseConfigWithWarnings(text: string, file: string): CheckedConfig {
+export function parseConfigWithWarnings(
+  text: string,
+  file: string,
+  options: ParseOptions = {},
+): CheckedConfig {
   const lineCounter = new LineCounter();
   // Duplicate keys are found by our own walk below, which can name the path; the parser's check cannot.
   const doc = parseDocument(text, { lineCounter, uniqueKeys: false, prettyErrors: false });
@@ -119,9 +133,10 @@ export function parseConfigWithWarnings(text: string, file: string): CheckedConf
     throw new ConfigError(file, ['top level: the file is empty (expected a mapping with a clusters list)']);
   }
   const data = toData(doc, file);
-  const locate = locator(doc, lineCounter);
+  const originalLine = options.originalLine ?? ((line: number) => line);
+  const locate = locator(doc, lineCounter, originalLine);
 
-  const issues = [...duplicateKeyIssues(doc, lineCounter)];
+  const issues = [...duplicateKeyIssues(doc, lineCounter, originalLine)];
   const parsed = ConfigFileSchema.safeParse(data, { error: fallbackMessage });
   if (!parsed.success)
     issues.push(...parsed.error.issues.flatMap((issue) => zodIssueMessages(issue, locate)));
@@ -189,7 +204,11 @@ function lineOfNode(node: unknown, lineCounter: LineCounter): number | undefined
  * Walks `path` through the document. For a mapping key the line is the key's own (where the user
  * typed it); when the path leaves the document (a missing key), the deepest node found gives the line.
  */
-function locator(doc: Document, lineCounter: LineCounter): Locate {
+function locator(
+  doc: Document,
+  lineCounter: LineCounter,
+  originalLine: (line: number) => number | undefined,
+): Locate {
   return (path) => {
     let node: unknown = doc.contents;
     let line = lineOfNode(node, lineCounter);
@@ -208,19 +227,27 @@ function locator(doc: Document, lineCounter: LineCounter): Locate {
         break;
       }
     }
-    return line;
+    return line === undefined ? undefined : originalLine(line);
   };
 }
 
 /** A key written twice in one mapping: YAML forbids it, and silently keeping one would hide a mistake. */
-function duplicateKeyIssues(doc: Document, lineCounter: LineCounter): Issue[] {
+function duplicateKeyIssues(
+  doc: Document,
+  lineCounter: LineCounter,
+  originalLine: (line: number) => number | undefined,
+): Issue[] {
+  const lineOf = (node: unknown) => {
+    const line = lineOfNode(node, lineCounter);
+    return line === undefined ? undefined : originalLine(line);
+  };
   const issues: Issue[] = [];
   const walk = (node: unknown, path: Path): void => {
     if (isMap(node)) {
       const firstLine = new Map<string, number | undefined>();
       for (const pair of node.items) {
         const key = keyText(pair.key);
-        const line = lineOfNode(pair.key, lineCounter);
+        const line = lineOf(pair.key);
         if (firstLine.has(key)) {
           const first = firstLine.get(key);
           const where = first === undefined ? '' : ` (first at line ${first})`;
