@@ -68,7 +68,9 @@ async function fragments({ resolveVariable }) {
       .then(async (retired) => {
         const module = await import(moduleUrl);
         if (retired.length > 0) throw new module.PackagingError(retired.join('; '));
-        return module.packagingFragments(inputs ?? {}, serviceDir);
+        const all = await module.packagingFragments(inputs ?? {}, serviceDir);
+        for (const warning of all.warnings) writeSync(2, `warning: ${warning}\n`);
+        return all;
       })
       .catch((error) => {
         if (error?.name === 'ConfigError' || error?.name === 'PackagingError') stop(error.message);

@@ -15,7 +15,7 @@
  */
 import { createHash } from 'node:crypto';
 import { isAbsolute, relative, resolve } from 'node:path';
-import { loadConfig } from '../src/config/load.ts';
+import { loadConfigWithWarnings } from '../src/config/load.ts';
 import type { Config } from '../src/config/types.ts';
 import { CredCourierError } from '../src/errors.ts';
 import { ECR_PULL_ACTIONS } from '../src/kinds/ecr/policy.ts';
@@ -823,7 +823,10 @@ export function fragmentsFor(config: Config, inputs: PackagingInputs): Packaging
  * holding serverless.yml, against which a relative `config` is read; messages name it as given.
  * @throws ConfigError (the CLI's messages) or PackagingError.
  */
-export async function packagingFragments(raw: RawInputs, serviceDir: string): Promise<PackagingFragments> {
+export async function packagingFragments(
+  raw: RawInputs,
+  serviceDir: string,
+): Promise<PackagingFragments & { readonly warnings: readonly string[] }> {
   const inputs = parseInputs(raw);
   const absolute = resolve(serviceDir, inputs.configFile);
   // Read through the path as given when it already points there, so messages match `cred-courier validate`.
@@ -831,5 +834,7 @@ export async function packagingFragments(raw: RawInputs, serviceDir: string): Pr
     isAbsolute(inputs.configFile) || resolve(inputs.configFile) === absolute
       ? inputs.configFile
       : relative(process.cwd(), absolute);
-  return fragmentsFor(await loadConfig(file), inputs);
+  const { config, warnings } = await loadConfigWithWarnings(file);
+  // The same warnings `cred-courier validate` prints; the shim shows them once.
+  return { ...fragmentsFor(config, inputs), warnings: warnings.map((warning) => `${file}: ${warning}`) };
 }

@@ -115,14 +115,18 @@ describe('sls package with options', () => {
   );
 
   it(
-    'npm run package bundles the handler once and runs the S3 schedule every settings.s3IntervalMinutes',
+    'npm run package bundles the handler once, runs the S3 schedule every settings.s3IntervalMinutes, and warns like validate',
     async () => {
-      const config = project.write(
-        'every-10.yaml',
-        SAMPLE_CONFIG.replace('s3IntervalMinutes: 15', 's3IntervalMinutes: 10'),
-      );
+      const idle =
+        '  - name: idle\n    kubeconfigSecret: cred-courier/clusters/idle\n    namespaces: { names: [app] }\n';
+      const text = `${SAMPLE_CONFIG.replace('s3IntervalMinutes: 15', 's3IntervalMinutes: 10')}${idle}`;
+      const config = project.write('every-10.yaml', text);
       const result = await npmRunPackage(project.dir, { config });
       expect(result.code, result.output).toBe(0);
+      const idleLine = text.split('\n').indexOf('  - name: idle') + 1;
+      expect(result.output).toContain(
+        `warning: ${config}: clusters[3] (line ${idleLine}): cluster "idle" receives nothing (`,
+      );
       // scripts/build.ts prints `…/distribute.mjs: N KiB`, the packaging plugin `built …/distribute.mjs (N KiB)`.
       expect(result.output.match(/distribute\.mjs\W.*KiB/g) ?? []).toHaveLength(1);
       const template = readTemplate(project.dir);
