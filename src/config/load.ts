@@ -412,8 +412,13 @@ function mayBeOneSecret(a: SecretReference, b: SecretReference): string | undefi
 function sharedKubeconfigSecrets(data: unknown, locate: Locate): { errors: Issue[]; warnings: Issue[] } {
   const references: SecretReference[] = [];
   rawClusters(data).forEach((cluster, index) => {
-    if (!isRecord(cluster) || typeof cluster.kubeconfigSecret !== 'string') return;
-    const reference = cluster.kubeconfigSecret;
+    // A reference the schema refuses is reported there; comparing it too would only repeat that.
+    if (
+      !isRecord(cluster) ||
+      !ClusterSchema.shape.kubeconfigSecret.safeParse(cluster.kubeconfigSecret).success
+    )
+      return;
+    const reference = cluster.kubeconfigSecret as string;
     const arn = SECRET_ARN.exec(reference);
     references.push({
       index,
