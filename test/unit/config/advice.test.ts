@@ -204,6 +204,21 @@ describe('a kubeconfig secret shared by two clusters', () => {
     ]);
   });
 
+  it('is not said of references the schema refuses, which are reported once each', () => {
+    // Prepare
+    const text = yaml('clusters:', ...cluster('a', '"a b"', REGISTRY), ...cluster('b', '"a b"', REGISTRY));
+
+    // Act
+    const issues = issuesOf(text);
+
+    // Assess
+    expect(issues).toHaveLength(2);
+    for (const issue of issues)
+      expect(issue).toMatch(
+        /^clusters\[[01]\]\.kubeconfigSecret \(line \d+\): expected a Secrets Manager secret name/,
+      );
+  });
+
   it('is nothing for one name in two accounts, or names that only share a beginning', () => {
     // Prepare
     const other = ARN.replace('111122223333', '444455556666');
