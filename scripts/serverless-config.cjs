@@ -50,7 +50,8 @@ const RETIRED_PARAMS = {
 async function retiredParamProblems(resolveVariable) {
   const problems = [];
   for (const [name, why] of Object.entries(RETIRED_PARAMS)) {
-    const value = await resolveVariable(`param:${name}, null`);
+    // A resolver that cannot read params with a fallback must not stop packaging: the param is then ignored.
+    const value = await resolveVariable(`param:${name}, null`).catch(() => null);
     if (value !== null && value !== undefined) {
       problems.push(`param ${name} (${JSON.stringify(value)}) is no longer accepted: ${why}`);
     }
