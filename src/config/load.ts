@@ -395,12 +395,13 @@ function mayBeOneSecret(a: SecretReference, b: SecretReference): string | undefi
     a.name.replace(SECRET_ARN_SUFFIX, '') === b.name ||
     a.name === b.name.replace(SECRET_ARN_SUFFIX, '');
   if (!sameName) return undefined;
-  const arn = a.where === undefined ? b : a.where === undefined ? undefined : a;
-  if (a.where === undefined || b.where === undefined) {
-    const [, region, account] = (arn?.where ?? '').split(':');
-    return `the same secret if the function runs in ${region} in account ${account}`;
-  }
-  return 'the same secret if one ARN is the full ARN of the secret the other names';
+  if (a.where !== undefined && b.where !== undefined)
+    return 'the same secret if one ARN is the full ARN of the secret the other names';
+  // Two different names are two secrets; a name and an ARN, one if the name resolves where the ARN points.
+  const arn = a.where ?? b.where;
+  if (arn === undefined) return undefined;
+  const [, region, account] = arn.split(':');
+  return `the same secret if the function runs in ${region} in account ${account}`;
 }
 
 /**

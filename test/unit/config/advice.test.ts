@@ -219,7 +219,7 @@ describe('a kubeconfig secret shared by two clusters', () => {
       );
   });
 
-  it('is nothing for one name in two accounts, or names that only share a beginning', () => {
+  it('is nothing for one name in two accounts, or two names (however alike)', () => {
     // Prepare
     const other = ARN.replace('111122223333', '444455556666');
     const text = yaml(
@@ -228,6 +228,7 @@ describe('a kubeconfig secret shared by two clusters', () => {
       ...cluster('b', other, REGISTRY),
       ...cluster('c', 'k3s-edge01', REGISTRY),
       ...cluster('d', 'k3s-edge02', REGISTRY),
+      ...cluster('e', 'k3s', REGISTRY),
     );
 
     // Act
