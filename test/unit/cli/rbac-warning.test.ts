@@ -2,15 +2,13 @@
  * `cred-courier rbac` warns on stderr whenever globs or a selector make its output ClusterRoles, in text
  * and JSON alike, and stdout stays exactly what `kubectl apply -f -` reads.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { parseAllDocuments } from 'yaml';
+import { main } from '../../../src/cli/main.ts';
 
-const MAIN = fileURLToPath(new URL('../../../src/cli/main.ts', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'cred-courier-rbac-'));
 const FILE = join(dir, 'clusters.yaml');
 writeFileSync(
@@ -29,12 +27,21 @@ writeFileSync(
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function rbac(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [MAIN, 'rbac', ...args, '-c', FILE], (error, stdout, stderr) => {
-      resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr });
+/** Runs the command in this process, capturing what it writes. */
+async function rbac(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const written = { stdout: '', stderr: '' };
+  const capture = (stream: 'stdout' | 'stderr') =>
+    vi.spyOn(process[stream], 'write').mockImplementation((chunk: string | Uint8Array) => {
+      written[stream] += String(chunk);
+      return true;
     });
-  });
+  const spies = [capture('stdout'), capture('stderr')];
+  try {
+    const code = await main(['rbac', ...args, '-c', FILE]);
+    return { code, ...written };
+  } finally {
+    for (const spy of spies) spy.mockRestore();
+  }
 }
 
 const WARNING =
