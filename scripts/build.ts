@@ -5,9 +5,10 @@
  *
  *   node scripts/build.ts [registration file]   # default: config/clusters.yaml
  *
- * `sls package` and `sls deploy` run this build themselves (scripts/serverless-build-plugin.cjs), with
- * the registration file given by the `config` param, so the packaged file is always the one whose
- * permissions and alarms were generated.
+ * `sls package` and `sls deploy` (so `npm run package` and `npm run deploy`) run this build themselves
+ * (scripts/serverless-build-plugin.cjs), once, with the registration file given by the `config` param, so
+ * the packaged file is always the one whose permissions and alarms were generated. Run it alone only to
+ * look at the bundle.
  */
 import { copyFileSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';

@@ -6,9 +6,12 @@
  * over. Inputs come from `custom.credCourier` (the params); the work is done once per set of inputs,
  * however many variables refer to it.
  *
- * A ConfigError or PackagingError reaches osls with its message only (no stack trace), so `sls package`
- * fails with the same path-pointing lines as `cred-courier validate`.
+ * A ConfigError or PackagingError (or a Node that cannot run the scripts) stops `sls package` right
+ * here: the message goes to stderr as the first thing printed, as `cred-courier validate` prints it, and
+ * the process exits 1. Thrown instead, it would come out under the framework's "Cannot resolve
+ * serverless.yml: Variables resolution errored with" and a line for every other variable of this file.
  */
+const { writeSync } = require('node:fs');
 const { join } = require('node:path');
 const { pathToFileURL } = require('node:url');
 
@@ -18,15 +21,42 @@ const moduleUrl = pathToFileURL(join(__dirname, 'serverless-config.ts')).href;
 /** @type {{ key: string, fragments: Promise<unknown> } | undefined} */
 let memo;
 
+/** Stops packaging with cred-courier's own message first, before the framework prints anything of its own. */
+function stop(message) {
+  // Synchronous, so the whole message is out before the process ends.
+  writeSync(2, `error: ${message}\n`);
+  process.exit(1);
+}
+
 /** The package-time scripts are TypeScript: they need a Node that strips types (the project's Node 24). */
 function ensureTypeStripping() {
   if (process.features?.typescript) return;
-  const error = new Error(
+  stop(
     `Node ${process.version} cannot run the TypeScript package-time scripts: run the project's Node 24 ` +
       '(`npx sls …` or `npm run package` from the project folder, after `npm ci`)',
   );
-  error.stack = error.message;
-  throw error;
+}
+
+/**
+ * Params the stack no longer takes, and why; given anyway, they would be silently ignored. Read through
+ * resolveVariable with a null fallback, so they are found on the command line and in serverless.yml alike.
+ */
+const RETIRED_PARAMS = {
+  s3ScheduleMinutes:
+    'the S3 schedule now runs every settings.s3IntervalMinutes of the registration file (the interval every ' +
+    "S3 grant's durationSeconds is checked against): set it there, and drop --param s3ScheduleMinutes",
+};
+
+async function retiredParamProblems(resolveVariable) {
+  const problems = [];
+  for (const [name, why] of Object.entries(RETIRED_PARAMS)) {
+    // A resolver that cannot read params with a fallback must not stop packaging: the param is then ignored.
+    const value = await resolveVariable(`param:${name}, null`).catch(() => null);
+    if (value !== null && value !== undefined) {
+      problems.push(`param ${name} (${JSON.stringify(value)}) is no longer accepted: ${why}`);
+    }
+  }
+  return problems;
 }
 
 async function fragments({ resolveVariable }) {
@@ -35,13 +65,16 @@ async function fragments({ resolveVariable }) {
   const inputs = await resolveVariable('self:custom.credCourier');
   const key = JSON.stringify(inputs);
   if (memo?.key !== key) {
-    const fragments = import(moduleUrl)
-      .then((module) => module.packagingFragments(inputs ?? {}, serviceDir))
+    const fragments = retiredParamProblems(resolveVariable)
+      .then(async (retired) => {
+        const module = await import(moduleUrl);
+        if (retired.length > 0) throw new module.PackagingError(retired.join('; '));
+        const all = await module.packagingFragments(inputs ?? {}, serviceDir);
+        for (const warning of all.warnings) writeSync(2, `warning: ${warning}\n`);
+        return all;
+      })
       .catch((error) => {
-        if (error?.name === 'ConfigError' || error?.name === 'PackagingError') {
-          // What osls prints is the stack; ours is the message, without frames.
-          error.stack = `${error.name}: ${error.message}`;
-        }
+        if (error?.name === 'ConfigError' || error?.name === 'PackagingError') stop(error.message);
         throw error;
       });
     memo = { key, fragments };
@@ -49,30 +82,13 @@ async function fragments({ resolveVariable }) {
   return memo.fragments;
 }
 
-/**
- * The value of one fragment. When the file or a param is invalid every variable fails (none resolves to
- * a stand-in), but only `iamStatements`, which serverless.yml always uses, carries the full message;
- * the others point at it, so the problems are listed once.
- */
-function fragment(name, full = false) {
-  return async (context) => {
-    let all;
-    try {
-      all = await fragments(context);
-    } catch (error) {
-      if (full || !(error?.name === 'ConfigError' || error?.name === 'PackagingError')) throw error;
-      const pointer = new Error(
-        'not resolved: the registration file or a param is invalid (see provider.iam.role.statements)',
-      );
-      pointer.stack = pointer.message;
-      throw pointer;
-    }
-    return all[name];
-  };
+/** The value of one fragment; every variable of this file shares one evaluation (and one failure). */
+function fragment(name) {
+  return async (context) => (await fragments(context))[name];
 }
 
 module.exports = {
-  iamStatements: fragment('iamStatements', true),
+  iamStatements: fragment('iamStatements'),
   schedules: fragment('schedules'),
   resources: fragment('resources'),
 };

@@ -5,8 +5,8 @@
  *
  * - validates the registration file with the CLI's own loader (`cred-courier validate`), so an invalid
  *   file fails packaging with the same path-pointing messages;
- * - checks the schedule params (`s3ScheduleMinutes` must equal `settings.s3IntervalMinutes`, against
- *   which every S3 grant's duration was checked);
+ * - runs the S3 schedule every `settings.s3IntervalMinutes` of the file (the interval every S3 grant's
+ *   duration was checked against: one value, so the schedule cannot disagree with the check);
  * - derives the function role's statements: only the secrets, roles and registries the file names;
  * - builds the alarms whose numbers depend on params (timeout, schedule periods), one validity alarm per
  *   kind the file uses, optional per-cluster alarms, the dashboard and the saved Logs Insights query.
@@ -15,7 +15,7 @@
  */
 import { createHash } from 'node:crypto';
 import { isAbsolute, relative, resolve } from 'node:path';
-import { loadConfig } from '../src/config/load.ts';
+import { loadConfigWithWarnings } from '../src/config/load.ts';
 import type { Config } from '../src/config/types.ts';
 import { CredCourierError } from '../src/errors.ts';
 import { ECR_PULL_ACTIONS } from '../src/kinds/ecr/policy.ts';
@@ -60,8 +60,6 @@ const ECR_TOKEN_HOURS = 12;
  * validity threshold (4 h) left, or the validity alarm would fire every cycle: 12 h - 4 h - 1 h slack.
  */
 export const MAX_ECR_SCHEDULE_HOURS = ECR_TOKEN_HOURS - VALIDITY_THRESHOLDS_SECONDS.ecr / 3600 - 1;
-/** The same bounds the registration file puts on `settings.s3IntervalMinutes`. */
-const S3_SCHEDULE_MINUTES = { min: 1, max: 60 } as const;
 /** Lambda's own limit on a function timeout. */
 const MAX_TIMEOUT_SECONDS = 900;
 /** The Duration alarm fires above this share of the timeout. */
@@ -79,7 +77,6 @@ const INGESTION_SLACK_SECONDS = 300;
 export interface RawInputs {
   readonly config?: unknown;
   readonly ecrScheduleHours?: unknown;
-  readonly s3ScheduleMinutes?: unknown;
   readonly timeout?: unknown;
   readonly alarmEmail?: unknown;
   readonly perClusterAlarms?: unknown;
@@ -89,7 +86,6 @@ export interface PackagingInputs {
   /** The registration file as given (relative to the service folder unless absolute). */
   readonly configFile: string;
   readonly ecrScheduleHours: number;
-  readonly s3ScheduleMinutes: number;
   /** The function timeout in seconds. */
   readonly timeoutSeconds: number;
   /** Where alarm notifications are mailed; none when empty. */
@@ -160,13 +156,6 @@ export function parseInputs(raw: RawInputs): PackagingInputs {
     { min: 1, max: MAX_ECR_SCHEDULE_HOURS },
     `tokens live ${ECR_TOKEN_HOURS} h and the validity alarm fires under ${VALIDITY_THRESHOLDS_SECONDS.ecr / 3600} h left`,
   );
-  const s3ScheduleMinutes = integerParam(
-    problems,
-    'param s3ScheduleMinutes',
-    raw.s3ScheduleMinutes,
-    S3_SCHEDULE_MINUTES,
-    'the range of settings.s3IntervalMinutes',
-  );
   const timeoutSeconds = integerParam(
     problems,
     'provider.timeout',
@@ -179,12 +168,7 @@ export function parseInputs(raw: RawInputs): PackagingInputs {
     problems.push(`param alarmEmail: expected an email address or nothing, got ${JSON.stringify(email)}`);
   }
   const perClusterAlarms = booleanParam(problems, 'perClusterAlarms', raw.perClusterAlarms);
-  if (
-    problems.length > 0 ||
-    ecrScheduleHours === undefined ||
-    s3ScheduleMinutes === undefined ||
-    timeoutSeconds === undefined
-  ) {
+  if (problems.length > 0 || ecrScheduleHours === undefined || timeoutSeconds === undefined) {
     throw new PackagingError(
       problems.length === 1
         ? `${problems[0]}`
@@ -194,22 +178,10 @@ export function parseInputs(raw: RawInputs): PackagingInputs {
   return {
     configFile: config,
     ecrScheduleHours,
-    s3ScheduleMinutes,
     timeoutSeconds,
     ...(email === '' ? {} : { alarmEmail: email as string }),
     perClusterAlarms,
   };
-}
-
-/** The S3 schedule must deliver as often as the file says: every grant's duration was checked against it. */
-export function scheduleProblem(config: Config, inputs: PackagingInputs): string | undefined {
-  const interval = config.settings.s3IntervalMinutes;
-  if (inputs.s3ScheduleMinutes === interval) return undefined;
-  return (
-    `param s3ScheduleMinutes (${inputs.s3ScheduleMinutes}) differs from settings.s3IntervalMinutes ` +
-    `(${interval}) in ${config.file}: every S3 grant's durationSeconds is checked against ` +
-    'settings.s3IntervalMinutes, so the S3 schedule must run exactly that often; set both to the same value'
-  );
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -792,12 +764,12 @@ function dashboardBody(kinds: readonly KindId[], inputs: PackagingInputs): strin
 
 /** The fragments for a loaded file (pure). */
 export function fragmentsFor(config: Config, inputs: PackagingInputs): PackagingFragments {
-  const problem = scheduleProblem(config, inputs);
-  if (problem !== undefined) throw new PackagingError(problem);
   const kinds = kindsInUse(config);
+  // The S3 schedule runs as often as the file says: every grant's duration was checked against it.
+  const s3IntervalMinutes = config.settings.s3IntervalMinutes;
   const intervals: Record<KindId, number> = {
     ecr: inputs.ecrScheduleHours * 3600,
-    s3: inputs.s3ScheduleMinutes * 60,
+    s3: s3IntervalMinutes * 60,
   };
 
   const resources: Resources = {
@@ -850,7 +822,7 @@ export function fragmentsFor(config: Config, inputs: PackagingInputs): Packaging
     iamStatements: functionRoleStatements(config),
     schedules: {
       ecr: { rate: rate(inputs.ecrScheduleHours, 'hour'), enabled: kinds.includes('ecr') },
-      s3: { rate: rate(inputs.s3ScheduleMinutes, 'minute'), enabled: kinds.includes('s3') },
+      s3: { rate: rate(s3IntervalMinutes, 'minute'), enabled: kinds.includes('s3') },
     },
     resources: {
       Resources: resources,
@@ -866,7 +838,10 @@ export function fragmentsFor(config: Config, inputs: PackagingInputs): Packaging
  * holding serverless.yml, against which a relative `config` is read; messages name it as given.
  * @throws ConfigError (the CLI's messages) or PackagingError.
  */
-export async function packagingFragments(raw: RawInputs, serviceDir: string): Promise<PackagingFragments> {
+export async function packagingFragments(
+  raw: RawInputs,
+  serviceDir: string,
+): Promise<PackagingFragments & { readonly warnings: readonly string[] }> {
   const inputs = parseInputs(raw);
   const absolute = resolve(serviceDir, inputs.configFile);
   // Read through the path as given when it already points there, so messages match `cred-courier validate`.
@@ -874,5 +849,7 @@ export async function packagingFragments(raw: RawInputs, serviceDir: string): Pr
     isAbsolute(inputs.configFile) || resolve(inputs.configFile) === absolute
       ? inputs.configFile
       : relative(process.cwd(), absolute);
-  return fragmentsFor(await loadConfig(file), inputs);
+  const { config, warnings } = await loadConfigWithWarnings(file);
+  // The same warnings `cred-courier validate` prints; the shim shows them once.
+  return { ...fragmentsFor(config, inputs), warnings: warnings.map((warning) => `${file}: ${warning}`) };
 }

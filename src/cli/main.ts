@@ -7,7 +7,7 @@ import { defaultAwsClients } from '../aws/clients.ts';
 import { secretsManagerKubeconfigs } from '../aws/kubeconfig-store.ts';
 import { dynamoLedger, LEDGER_TABLE_ENV, type LedgerState } from '../aws/ledger.ts';
 import { ALARM_TOPIC_ENV, snsNotifier } from '../aws/notifier.ts';
-import { loadConfig } from '../config/load.ts';
+import { loadConfig, loadConfigWithWarnings } from '../config/load.ts';
 import { CredCourierError } from '../errors.ts';
 import { KIND_IDS, type KindId } from '../kinds/kind.ts';
 import { describeFailure } from '../report/classify.ts';
@@ -213,8 +213,9 @@ export function buildProgram(): Command {
     .description('check the registration file and report every problem with its path')
     .option('-c, --config <file>', 'registration file', DEFAULT_CONFIG)
     .action(async (options: { config: string }) => {
-      const config = await loadConfig(options.config);
+      const { config, warnings } = await loadConfigWithWarnings(options.config);
       process.stdout.write(`${options.config}: valid, ${config.clusters.length} cluster(s)\n`);
+      for (const warning of warnings) process.stderr.write(`warning: ${warning}\n`);
     });
 
   // Registration: rbac, register, check, status, unregister (src/cli/commands/).

@@ -42,18 +42,54 @@ export function minimumDurationSeconds(intervalMinutes: number): number {
 }
 
 /**
- * Why sessions of `durationSeconds` are too short for an S3 schedule every `intervalMinutes`, or
- * undefined when they are long enough. The text shows the arithmetic and is meant to follow a path.
+ * Longest session AWS grants to a role assumed from a role session (role chaining). cred-courier mints
+ * from the Lambda's role session, so this caps every grant that does not set `longSessions`.
  */
-export function cadenceProblem(intervalMinutes: number, durationSeconds: number): string | undefined {
+export const ROLE_CHAINING_MAX_SECONDS = 3600;
+/** Longest session `AssumeRole` grants at all (an IAM user's, or a role's maximum session duration). */
+export const LONG_SESSION_MAX_SECONDS = 43200;
+
+/** The longest schedule interval, in whole minutes, that sessions of `durationSeconds` cover (0: none). */
+export function longestIntervalMinutes(durationSeconds: number): number {
+  return Math.max(0, Math.floor((durationSeconds - minimumDurationSeconds(0)) / 60));
+}
+
+/**
+ * Why sessions of `durationSeconds` are too short for an S3 schedule every `intervalMinutes`, or
+ * undefined when they are long enough. The text shows the arithmetic, is meant to follow a path, and
+ * only advises values the grant can take: at most 3600 s unless it sets `longSessions`.
+ */
+export function cadenceProblem(
+  intervalMinutes: number,
+  durationSeconds: number,
+  longSessions = false,
+): string | undefined {
   const needed = cadenceSeconds(intervalMinutes);
   if (needed < durationSeconds) return undefined;
   const { KUBELET_LAG_SECONDS, SDK_REFRESH_WINDOW_SECONDS, MARGIN_SECONDS } = CADENCE_ALLOWANCES;
-  return (
+  const why =
     `${durationSeconds} s is too short for an S3 schedule every ${intervalMinutes} min: ` +
     `${intervalMinutes} min × 60 + ${KUBELET_LAG_SECONDS} s kubelet lag + ${SDK_REFRESH_WINDOW_SECONDS} s SDK refresh window + ` +
     `${MARGIN_SECONDS} s margin = ${needed} s, and durationSeconds must be greater: a delivered credential must ` +
-    "still be valid when the consumer's SDK next decides to refresh after the kubelet updated the file; " +
-    `set durationSeconds to at least ${needed + 1} or lower settings.s3IntervalMinutes`
+    "still be valid when the consumer's SDK next decides to refresh after the kubelet updated the file; ";
+  const cap = longSessions ? LONG_SESSION_MAX_SECONDS : ROLE_CHAINING_MAX_SECONDS;
+  const keeping = longestIntervalMinutes(durationSeconds);
+  if (needed + 1 <= cap) {
+    const most = longSessions ? '' : ` (at most ${ROLE_CHAINING_MAX_SECONDS} without longSessions)`;
+    const lower = keeping >= 1 ? `, or lower settings.s3IntervalMinutes to ${keeping} or less` : '';
+    return `${why}set durationSeconds to at least ${needed + 1}${most}${lower}`;
+  }
+  const largest = longestIntervalMinutes(ROLE_CHAINING_MAX_SECONDS);
+  const orKeeping =
+    keeping >= 1 && keeping < largest
+      ? `, or to ${keeping} or less keeping durationSeconds ${durationSeconds}`
+      : '';
+  return (
+    `${why}no durationSeconds can cover it without longSessions, which AWS caps at ${ROLE_CHAINING_MAX_SECONDS} s for a ` +
+    "session assumed from a role session (role chaining: the function mints from its role's session): " +
+    `lower settings.s3IntervalMinutes to ${largest} or less, the largest interval that works without longSessions ` +
+    `(${largest} min × 60 + ${cadenceSeconds(0)} s = ${cadenceSeconds(largest)} s < ${ROLE_CHAINING_MAX_SECONDS} s), with ` +
+    `durationSeconds ${ROLE_CHAINING_MAX_SECONDS}${orKeeping}. longSessions: true (up to ${LONG_SESSION_MAX_SECONDS} s) works only ` +
+    "when the identity that mints is an IAM user: STS refuses a longer session to the deployed function's role"
   );
 }

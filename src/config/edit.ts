@@ -26,9 +26,86 @@ export type ClusterFields = Readonly<Record<string, unknown>>;
 
 export type EditAction = 'added' | 'updated' | 'unchanged' | 'removed' | 'absent';
 
+/** Where a line (1-based) of the edited text was in the text before the edit; undefined for one it wrote. */
+export type LineMap = (line: number) => number | undefined;
+
 export interface EditResult {
   readonly text: string;
   readonly action: EditAction;
+  /**
+   * Lines of `text` back to the file as it is, so problems found in the edited text can point at the
+   * lines the user sees (`parseConfig(text, file, { originalLine: result.originalLine })`).
+   */
+  readonly originalLine: LineMap;
+}
+
+/** Offsets at which each line of `text` starts. */
+function lineStarts(text: string): number[] {
+  const starts = [0];
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) starts.push(i + 1);
+  return starts;
+}
+
+/** The 1-based line holding `offset`, from `lineStarts`. */
+function lineOfOffset(starts: readonly number[], offset: number): number {
+  let low = 0;
+  let high = starts.length - 1;
+  while (low < high) {
+    const middle = Math.ceil((low + high) / 2);
+    if ((starts[middle] ?? 0) <= offset) low = middle;
+    else high = middle - 1;
+  }
+  return low + 1;
+}
+
+/** An edit as a sequence of splices of the text, remembering how lines moved. */
+class Splicer {
+  #text: string;
+  readonly #maps: LineMap[] = [];
+
+  constructor(text: string) {
+    this.#text = text;
+  }
+
+  get text(): string {
+    return this.#text;
+  }
+
+  /** Replaces `[start, end)` by `inserted`. */
+  splice(start: number, end: number, inserted: string): void {
+    const before = this.#text;
+    const after = before.slice(0, start) + inserted + before.slice(end);
+    const beforeStarts = lineStarts(before);
+    const afterStarts = lineStarts(after);
+    this.#maps.push((line) => {
+      const offset = afterStarts[line - 1];
+      if (offset === undefined) return undefined;
+      // A line starting before the splice is where it was (a replaced value keeps its key's line).
+      if (offset < start) return line;
+      // A line starting after the inserted text is original text, moved.
+      if (offset >= start + inserted.length && (offset > start || inserted === '')) {
+        return lineOfOffset(beforeStarts, offset - inserted.length + (end - start));
+      }
+      return undefined;
+    });
+    this.#text = after;
+  }
+
+  result(action: EditAction): EditResult {
+    const maps = [...this.#maps].reverse();
+    return {
+      text: this.#text,
+      action,
+      originalLine: (line) => {
+        let current: number | undefined = line;
+        for (const map of maps) {
+          if (current === undefined) return undefined;
+          current = map(current);
+        }
+        return current;
+      },
+    };
+  }
 }
 
 /** The header of a registration file `register` creates. */
@@ -116,22 +193,23 @@ export function upsertCluster(
   fields: ClusterFields,
   file = 'clusters.yaml',
 ): EditResult {
+  const edit = new Splicer(text);
   const { item } = locate(text, file, name);
-  if (!item) return { text: appendCluster(text, file, { name, ...fields }), action: 'added' };
-  let current = text;
-  let changed = false;
+  if (!item) {
+    appendCluster(edit, file, { name, ...fields });
+    return edit.result('added');
+  }
   for (const [key, value] of Object.entries(fields)) {
     if (key === 'name' || value === undefined) continue;
-    const next = setKey(current, file, name, key, value);
-    if (next !== current) changed = true;
-    current = next;
+    setKey(edit, file, name, key, value);
   }
-  return { text: current, action: changed ? 'updated' : 'unchanged' };
+  return edit.result(edit.text !== text ? 'updated' : 'unchanged');
 }
 
-function setKey(text: string, file: string, name: string, key: string, value: unknown): string {
+function setKey(edit: Splicer, file: string, name: string, key: string, value: unknown): void {
+  const text = edit.text;
   const { item } = locate(text, file, name);
-  if (!item?.range) return text;
+  if (!item?.range) return;
   const pair = item.items.find((p) => isScalar(p.key) && p.key.value === key);
   if (!pair) {
     // A new key goes after the entry's last line, at the column of its keys.
@@ -139,20 +217,22 @@ function setKey(text: string, file: string, name: string, key: string, value: un
     const column = isScalar(firstKey) && firstKey.range ? columnOf(text, firstKey.range[0]) : 4;
     const end = item.range[1];
     const newline = end > 0 && text[end - 1] !== '\n' ? '\n' : '';
-    return `${text.slice(0, end)}${newline}${' '.repeat(column)}${key}: ${inlineYaml(value)}\n${text.slice(end)}`;
+    edit.splice(end, end, `${newline}${' '.repeat(column)}${key}: ${inlineYaml(value)}\n`);
+    return;
   }
   const valueNode = pair.value as { toJSON?: () => unknown; range?: [number, number, number] } | null;
   const currentValue =
     isScalar(valueNode) || isMap(valueNode) || isSeq(valueNode) ? valueNode.toJSON() : null;
-  if (isDeepStrictEqual(currentValue, value)) return text;
+  if (isDeepStrictEqual(currentValue, value)) return;
   const keyEnd = (pair.key as { range?: [number, number, number] }).range?.[1] ?? 0;
   const colon = text.indexOf(':', keyEnd);
   const valueEnd = valueNode?.range?.[1] ?? colon + 1;
   const trailingNewline = text.slice(colon + 1, valueEnd).endsWith('\n') ? '\n' : '';
-  return `${text.slice(0, colon + 1)} ${inlineYaml(value)}${trailingNewline}${text.slice(valueEnd)}`;
+  edit.splice(colon + 1, valueEnd, ` ${inlineYaml(value)}${trailingNewline}`);
 }
 
-function appendCluster(text: string, file: string, fields: ClusterFields): string {
+function appendCluster(edit: Splicer, file: string, fields: ClusterFields): void {
+  const text = edit.text;
   const { seq, pair } = locate(text, file, String(fields.name));
   const firstItem = seq?.items[0] as { range?: [number, number, number] } | undefined;
   if (seq?.range && firstItem?.range) {
@@ -160,7 +240,9 @@ function appendCluster(text: string, file: string, fields: ClusterFields): strin
     const column = columnOf(text, dash);
     const end = seq.range[1];
     const newline = end > 0 && text[end - 1] !== '\n' ? '\n' : '';
-    return `${text.slice(0, end)}${newline}${separatedByBlankLines(text, seq) ? '\n' : ''}${entryBlock(fields, column)}${text.slice(end)}`;
+    const blank = separatedByBlankLines(text, seq) ? '\n' : '';
+    edit.splice(end, end, `${newline}${blank}${entryBlock(fields, column)}`);
+    return;
   }
   if (pair) {
     // `clusters:` with nothing, or `clusters: []`: the list replaces the empty value.
@@ -168,11 +250,13 @@ function appendCluster(text: string, file: string, fields: ClusterFields): strin
     const colon = text.indexOf(':', keyEnd);
     const value = pair.value as { range?: [number, number, number] } | null;
     const valueEnd = value?.range ? value.range[1] : colon + 1;
-    const rest = text.slice(valueEnd).replace(/^[ \t]*\n?/, '');
-    return `${text.slice(0, colon + 1)}\n${entryBlock(fields, 2)}${rest}`;
+    const rest = /^[ \t]*\n?/.exec(text.slice(valueEnd))?.[0] ?? '';
+    edit.splice(colon + 1, valueEnd + rest.length, `\n${entryBlock(fields, 2)}`);
+    return;
   }
-  const base = text.trim().length === 0 ? NEW_FILE_HEADER : text.endsWith('\n') ? text : `${text}\n`;
-  return `${base}clusters:\n${entryBlock(fields, 2)}`;
+  if (text.trim().length === 0) edit.splice(0, text.length, NEW_FILE_HEADER);
+  else if (!text.endsWith('\n')) edit.splice(text.length, text.length, '\n');
+  edit.splice(edit.text.length, edit.text.length, `clusters:\n${entryBlock(fields, 2)}`);
 }
 
 /** Whether the last two entries are separated by a blank line, so a new one should be too. */
@@ -188,13 +272,15 @@ function separatedByBlankLines(text: string, seq: YAMLSeq): boolean {
  * the file needs at least one cluster).
  */
 export function removeCluster(text: string, name: string, file = 'clusters.yaml'): EditResult {
+  const edit = new Splicer(text);
   const { seq, pair, item } = locate(text, file, name);
-  if (!item?.range || !seq) return { text, action: 'absent' };
+  if (!item?.range || !seq) return edit.result('absent');
   if (seq.items.length === 1 && pair) {
     const keyEnd = (pair.key as { range?: [number, number, number] }).range?.[1] ?? 0;
     const colon = text.indexOf(':', keyEnd);
     const end = seq.range?.[1] ?? item.range[1];
-    return { text: `${text.slice(0, colon + 1)} []\n${text.slice(end)}`, action: 'removed' };
+    edit.splice(colon + 1, end, ' []\n');
+    return edit.result('removed');
   }
   const dash = text.lastIndexOf('-', item.range[0]);
   const column = columnOf(text, dash);
@@ -220,7 +306,8 @@ export function removeCluster(text: string, name: string, file = 'clusters.yaml'
       start = previous;
     }
   }
-  return { text: text.slice(0, start) + text.slice(end), action: 'removed' };
+  edit.splice(start, end, '');
+  return edit.result('removed');
 }
 
 /** The entry of cluster `name` as written (before defaults), or undefined. */

@@ -17,6 +17,7 @@ import {
 } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../errors.ts';
+import { KIND_IDS } from '../kinds/kind.ts';
 import { globToRegExp, needsNamespaceListing } from '../plan/namespaces.ts';
 import { cadenceProblem } from './cadence.ts';
 import {
@@ -36,6 +37,7 @@ import {
   SettingsSchema,
   showValue,
 } from './schema.ts';
+import { didYouMean, keysAt } from './suggest.ts';
 import type {
   ClusterSpec,
   Config,
@@ -72,6 +74,36 @@ type Locate = (path: Path) => number | undefined;
  * @throws ConfigError when the file cannot be read, or is not a valid registration file.
  */
 export async function loadConfig(file: string): Promise<Config> {
+  return (await loadConfigWithWarnings(file)).config;
+}
+
+/** How messages name positions. */
+export interface ParseOptions {
+  /**
+   * For text that is an edit of the file (`register`): a line of `text` back to the file as it is, or
+   * undefined for a line the edit wrote (see `EditResult.originalLine`), so messages point at the lines
+   * the user sees. Default: lines of `text`.
+   */
+  readonly originalLine?: (line: number) => number | undefined;
+}
+
+/** A valid registration file and what is worth saying about it although it is valid. */
+export interface CheckedConfig {
+  readonly config: Config;
+  /** In file order, each naming its path and line, like the problems of a `ConfigError`. */
+  readonly warnings: readonly string[];
+}
+
+/**
+ * Parses registration-file text into the resolved `Config`. Pure: `file` is only used in messages.
+ * @throws ConfigError listing every problem found.
+ */
+export function parseConfig(text: string, file: string, options: ParseOptions = {}): Config {
+  return parseConfigWithWarnings(text, file, options).config;
+}
+
+/** `loadConfig`, and the warnings of a valid file (`cred-courier validate` prints them). */
+export async function loadConfigWithWarnings(file: string): Promise<CheckedConfig> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -80,14 +112,18 @@ export async function loadConfig(file: string): Promise<Config> {
       cause: error,
     });
   }
-  return parseConfig(text, file);
+  return parseConfigWithWarnings(text, file);
 }
 
 /**
- * Parses registration-file text into the resolved `Config`. Pure: `file` is only used in messages.
+ * `parseConfig`, and the warnings of a valid file.
  * @throws ConfigError listing every problem found.
  */
-export function parseConfig(text: string, file: string): Config {
+export function parseConfigWithWarnings(
+  text: string,
+  file: string,
+  options: ParseOptions = {},
+): CheckedConfig {
   const lineCounter = new LineCounter();
   // Duplicate keys are found by our own walk below, which can name the path; the parser's check cannot.
   const doc = parseDocument(text, { lineCounter, uniqueKeys: false, prettyErrors: false });
@@ -98,19 +134,23 @@ export function parseConfig(text: string, file: string): Config {
     throw new ConfigError(file, ['top level: the file is empty (expected a mapping with a clusters list)']);
   }
   const data = toData(doc, file);
-  const locate = locator(doc, lineCounter);
+  const originalLine = options.originalLine ?? ((line: number) => line);
+  const locate = locator(doc, lineCounter, originalLine);
 
-  const issues = [...duplicateKeyIssues(doc, lineCounter)];
+  const issues = [...duplicateKeyIssues(doc, lineCounter, originalLine)];
   const parsed = ConfigFileSchema.safeParse(data, { error: fallbackMessage });
   if (!parsed.success)
     issues.push(...parsed.error.issues.flatMap((issue) => zodIssueMessages(issue, locate)));
   issues.push(...duplicateNameIssues(data, locate));
   const resolved = resolveClusters(data, locate);
   issues.push(...resolved.issues);
+  const shared = sharedKubeconfigSecrets(data, locate);
+  issues.push(...shared.errors);
 
   if (issues.length > 0 || !parsed.success) throw new ConfigError(file, cap(inFileOrder(issues)));
   const settings: Settings = { ...DEFAULT_SETTINGS, ...parsed.data.settings };
-  return { file, settings, clusters: resolved.clusters };
+  const warnings = [...receivesNothingWarnings(data, locate), ...shared.warnings];
+  return { config: { file, settings, clusters: resolved.clusters }, warnings: cap(inFileOrder(warnings)) };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -165,7 +205,11 @@ function lineOfNode(node: unknown, lineCounter: LineCounter): number | undefined
  * Walks `path` through the document. For a mapping key the line is the key's own (where the user
  * typed it); when the path leaves the document (a missing key), the deepest node found gives the line.
  */
-function locator(doc: Document, lineCounter: LineCounter): Locate {
+function locator(
+  doc: Document,
+  lineCounter: LineCounter,
+  originalLine: (line: number) => number | undefined,
+): Locate {
   return (path) => {
     let node: unknown = doc.contents;
     let line = lineOfNode(node, lineCounter);
@@ -184,19 +228,27 @@ function locator(doc: Document, lineCounter: LineCounter): Locate {
         break;
       }
     }
-    return line;
+    return line === undefined ? undefined : originalLine(line);
   };
 }
 
 /** A key written twice in one mapping: YAML forbids it, and silently keeping one would hide a mistake. */
-function duplicateKeyIssues(doc: Document, lineCounter: LineCounter): Issue[] {
+function duplicateKeyIssues(
+  doc: Document,
+  lineCounter: LineCounter,
+  originalLine: (line: number) => number | undefined,
+): Issue[] {
+  const lineOf = (node: unknown) => {
+    const line = lineOfNode(node, lineCounter);
+    return line === undefined ? undefined : originalLine(line);
+  };
   const issues: Issue[] = [];
   const walk = (node: unknown, path: Path): void => {
     if (isMap(node)) {
       const firstLine = new Map<string, number | undefined>();
       for (const pair of node.items) {
         const key = keyText(pair.key);
-        const line = lineOfNode(pair.key, lineCounter);
+        const line = lineOf(pair.key);
         if (firstLine.has(key)) {
           const first = firstLine.get(key);
           const where = first === undefined ? '' : ` (first at line ${first})`;
@@ -269,7 +321,9 @@ function toPath(path: readonly PropertyKey[]): Path {
 function zodIssueMessages(issue: z.core.$ZodIssue, locate: Locate): Issue[] {
   const path = toPath(issue.path);
   if (issue.code === 'unrecognized_keys') {
-    return issue.keys.map((key) => issueAt([...path, key], locate, issue.message));
+    // The full list of accepted keys only when no accepted key is close to the one written.
+    const known = keysAt(ConfigFileSchema, path) ?? [];
+    return issue.keys.map((key) => issueAt([...path, key], locate, didYouMean(key, known) ?? issue.message));
   }
   return [issueAt(path, locate, issue.message)];
 }
@@ -310,6 +364,146 @@ function duplicateNameIssues(data: unknown, locate: Locate): Issue[] {
         ),
       );
     }
+  });
+  return issues;
+}
+
+/** A Secrets Manager ARN's parts; a reference that is not an ARN is a name in the function's region and account. */
+const SECRET_ARN = /^arn:([^:]+):secretsmanager:([^:]+):(\d{12}):secret:(.+)$/;
+/** Secret references are validated (no control characters) and may be long ARNs: quoted whole. */
+const MAX_REFERENCE_CHARS = 600;
+/** The `-` and six characters Secrets Manager appends to a secret's name in its full ARN. */
+const SECRET_ARN_SUFFIX = /-[A-Za-z0-9]{6}$/;
+
+interface SecretReference {
+  readonly index: number;
+  readonly cluster: string;
+  readonly reference: string;
+  /** `partition:region:account` of an ARN; undefined for a name. */
+  readonly where?: string;
+  readonly name: string;
+}
+
+/**
+ * Whether two different references may name one secret, and when: a full ARN ends in a suffix a partial
+ * ARN or a name leaves out (`…:secret:a-AbC123` is the secret `a`, or one named `a-AbC123`), and a name
+ * is resolved in the region and account the function runs in, which the file does not say.
+ */
+function mayBeOneSecret(a: SecretReference, b: SecretReference): string | undefined {
+  if (a.where !== undefined && b.where !== undefined && a.where !== b.where) return undefined;
+  const sameName =
+    a.name === b.name ||
+    a.name.replace(SECRET_ARN_SUFFIX, '') === b.name ||
+    a.name === b.name.replace(SECRET_ARN_SUFFIX, '');
+  if (!sameName) return undefined;
+  if (a.where !== undefined && b.where !== undefined)
+    return 'the same secret if one ARN is the full ARN of the secret the other names';
+  // Two different names are two secrets; a name and an ARN, one if the name resolves where the ARN points.
+  const arn = a.where ?? b.where;
+  if (arn === undefined) return undefined;
+  const [, region, account] = arn.split(':');
+  return `the same secret if the function runs in ${region} in account ${account}`;
+}
+
+/**
+ * A kubeconfig secret belongs to one cluster: register stores that cluster's kubeconfig in it, runs
+ * renew its token there and unregister deletes it, so two entries sharing one would overwrite and delete
+ * each other's credentials (or register one cluster twice under two names). The same reference twice is
+ * an error; references that name one secret only depending on where the function runs are a warning.
+ */
+function sharedKubeconfigSecrets(data: unknown, locate: Locate): { errors: Issue[]; warnings: Issue[] } {
+  const references: SecretReference[] = [];
+  rawClusters(data).forEach((cluster, index) => {
+    // A reference the schema refuses is reported there; comparing it too would only repeat that.
+    if (
+      !isRecord(cluster) ||
+      !ClusterSchema.shape.kubeconfigSecret.safeParse(cluster.kubeconfigSecret).success
+    )
+      return;
+    const reference = cluster.kubeconfigSecret as string;
+    const arn = SECRET_ARN.exec(reference);
+    references.push({
+      index,
+      cluster: typeof cluster.name === 'string' ? cluster.name : `clusters[${index}]`,
+      reference,
+      ...(arn ? { where: `${arn[1]}:${arn[2]}:${arn[3]}` } : {}),
+      name: arn?.[4] ?? reference,
+    });
+  });
+  const errors: Issue[] = [];
+  const warnings: Issue[] = [];
+  const firstOf = new Map<string, SecretReference>();
+  const byName = new Map<string, SecretReference[]>();
+  const describe = (ref: SecretReference) => {
+    const line = locate(['clusters', ref.index, 'kubeconfigSecret']);
+    return `cluster ${quote(ref.cluster)} (clusters[${ref.index}]${line === undefined ? '' : `, line ${line}`})`;
+  };
+  for (const ref of references) {
+    const at = ['clusters', ref.index, 'kubeconfigSecret'];
+    const first = firstOf.get(ref.reference);
+    if (first !== undefined) {
+      errors.push(
+        issueAt(
+          at,
+          locate,
+          `cluster ${quote(ref.cluster)} uses the kubeconfig secret ${quote(ref.reference, MAX_REFERENCE_CHARS)} of ${describe(first)}: each cluster needs its own, since register stores the cluster's kubeconfig there, runs renew its token in it and unregister deletes it; give one of them another kubeconfigSecret`,
+        ),
+      );
+      continue;
+    }
+    firstOf.set(ref.reference, ref);
+    const keys = new Set([ref.name, ref.name.replace(SECRET_ARN_SUFFIX, '')]);
+    const seen = new Set<SecretReference>();
+    for (const key of keys) {
+      for (const other of byName.get(key) ?? []) {
+        if (seen.has(other)) continue;
+        seen.add(other);
+        const when = mayBeOneSecret(other, ref);
+        if (when === undefined) continue;
+        warnings.push(
+          issueAt(
+            at,
+            locate,
+            `cluster ${quote(ref.cluster)} (${quote(ref.reference, MAX_REFERENCE_CHARS)}) and ${describe(other)} (${quote(other.reference, MAX_REFERENCE_CHARS)}) name ${when}; each cluster needs its own kubeconfig secret`,
+          ),
+        );
+      }
+      byName.set(key, [...(byName.get(key) ?? []), ref]);
+    }
+  }
+  return { errors, warnings };
+}
+
+/**
+ * A cluster none of whose kinds delivers anything: every kind's key is absent from the entry and from
+ * `defaults`, or is an empty list. Valid (the entry may be waiting for its first grant), but a run then
+ * delivers no Secret to it, which is rarely what was meant.
+ */
+function receivesNothingWarnings(data: unknown, locate: Locate): Issue[] {
+  const defaults = isRecord(data) && isRecord(data.defaults) ? data.defaults : {};
+  const issues: Issue[] = [];
+  rawClusters(data).forEach((cluster, index) => {
+    if (!isRecord(cluster)) return;
+    const states = KIND_IDS.map((kind) => {
+      const value = cluster[kind] !== undefined ? cluster[kind] : defaults[kind];
+      if (value === undefined || value === null) return { kind, delivers: false, state: 'not set' };
+      if (Array.isArray(value) && value.length === 0)
+        return {
+          kind,
+          delivers: false,
+          state: `an empty list${cluster[kind] === undefined ? ' in defaults' : ''}`,
+        };
+      return { kind, delivers: true, state: '' };
+    });
+    if (states.some((state) => state.delivers)) return;
+    const name = typeof cluster.name === 'string' ? quote(cluster.name) : `clusters[${index}]`;
+    issues.push(
+      issueAt(
+        ['clusters', index],
+        locate,
+        `cluster ${name} receives nothing (${states.map((s) => `${s.kind}: ${s.state}`).join(', ')}): no kind delivers a Secret to it, so runs only check its kubeconfig; give it credentials (${KIND_IDS.join(', ')}), or remove it with cred-courier unregister`,
+      ),
+    );
   });
   return issues;
 }
@@ -679,7 +873,10 @@ function durationProblems(
         'minting identity is an IAM user',
     });
   }
-  const cadence = s3IntervalMinutes === undefined ? undefined : cadenceProblem(s3IntervalMinutes, duration);
+  const cadence =
+    s3IntervalMinutes === undefined
+      ? undefined
+      : cadenceProblem(s3IntervalMinutes, duration, grant.longSessions === true);
   if (cadence !== undefined) {
     problems.push({ path, message: `${written ? '' : `not set, so ${duration} (the default): `}${cadence}` });
   }

@@ -5,7 +5,7 @@
  * the line; cross-field rules that need the merged cluster live in `load.ts`.
  */
 import { z } from 'zod';
-import { CADENCE_ALLOWANCES, cadenceSeconds } from './cadence.ts';
+import { CADENCE_ALLOWANCES, cadenceSeconds, ROLE_CHAINING_MAX_SECONDS } from './cadence.ts';
 
 /** Seconds every S3 session must outlive the schedule interval by (see `cadence.ts`): 1320. */
 const CADENCE_ALLOWANCE_SECONDS = cadenceSeconds(0);
@@ -29,11 +29,8 @@ export const S3_GRANT_DEFAULTS = {
   mountPathRoot: '/var/run/secrets/cred-courier',
 } as const;
 
-/**
- * Longest session AWS grants to a role assumed from a role session (role chaining). cred-courier mints
- * from the Lambda's role session, so this caps every grant that does not set `longSessions`.
- */
-export const ROLE_CHAINING_MAX_SECONDS = 3600;
+// The role-chaining cap lives with the cadence rule, whose advice must respect it.
+export { ROLE_CHAINING_MAX_SECONDS } from './cadence.ts';
 
 // ---------------------------------------------------------------------------------------------------
 // Messages

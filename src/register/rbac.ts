@@ -701,3 +701,46 @@ export function describePermission(p: Permission): string {
   const what = `${p.group ? `${resource}.${p.group}` : resource}${p.name ? `/${p.name}` : ''}`;
   return `${p.verb} ${what}${p.namespace ? ` in ${p.namespace}` : ' (cluster-wide)'}`;
 }
+
+/** A rule as a warning says it: `create on secrets of any name`, `get/patch on serviceaccounts named default`. */
+function describeRule(rule: PolicyRule): string {
+  const group = rule.apiGroups.filter((g) => g !== '').map((g) => `.${g}`);
+  const resources = rule.resources.map((resource) => `${resource}${group.join('')}`).join(', ');
+  const listing = rule.verbs.every((verb) => verb === 'list' || verb === 'watch');
+  const names =
+    rule.resourceNames !== undefined
+      ? ` named ${rule.resourceNames.join(', ')}`
+      : listing
+        ? ''
+        : ' of any name';
+  return `${rule.verbs.join('/')} on ${resources}${names}`;
+}
+
+/**
+ * What the ClusterRoles of a glob or selector cluster allow, said plainly, or undefined when its RBAC is
+ * only Roles. Read off the manifests `rbacManifests` makes, so it names exactly what is applied: RBAC
+ * cannot bind to namespaces that are not known when the objects are made, so what delivery does in
+ * each selected namespace is allowed in every namespace, and only the secret guard narrows it.
+ */
+export function clusterRoleWarning(
+  cluster: ClusterSpec,
+  settings: Pick<Settings, 'controlNamespace'>,
+): string | undefined {
+  const clusterRoles = rbacManifests(cluster, settings).filter((m) => m.kind === 'ClusterRole');
+  if (clusterRoles.length === 0) return undefined;
+  const { names, selector } = cluster.namespaces;
+  const by = [
+    ...names.filter(isGlob).map((glob) => `glob ${glob}`),
+    ...(selector === undefined ? [] : [`selector ${selector}`]),
+  ].join(', ');
+  const allows = clusterRoles.map((role) => {
+    const rules = (role.rules as readonly PolicyRule[]).map(describeRule);
+    return `ClusterRole ${role.metadata.name} allows ${rules.join('; ')}`;
+  });
+  return (
+    `cluster ${cluster.name} selects namespaces by ${by}, so its RBAC is cluster-wide (bound by ClusterRoleBindings, ` +
+    `in every namespace, kube-system included): ${allows.join('. ')}. The secret guard (a ValidatingAdmissionPolicy) ` +
+    "is what holds those writes to the selected namespaces and cred-courier's own Secrets; to narrow the RBAC itself " +
+    'to a Role in each namespace, name the namespaces exactly (no globs, no selector)'
+  );
+}

@@ -47,7 +47,7 @@ import { needsNamespaceListing } from '../plan/namespaces.ts';
 import { describeFailure } from '../report/classify.ts';
 import { Redactor } from '../report/redact.ts';
 import type { AdminAccess } from './admin.ts';
-import { rbacManifests, SERVICE_ACCOUNT, TOKEN_SECRET } from './rbac.ts';
+import { clusterRoleWarning, rbacManifests, SERVICE_ACCOUNT, TOKEN_SECRET } from './rbac.ts';
 import { serverWarnings } from './server-reach.ts';
 import { storedAccess } from './stored.ts';
 import { minimalKubeconfig, tokenClaims } from './token.ts';
@@ -188,15 +188,18 @@ export function entryFields(
   return fields;
 }
 
-/** The config as it will be after the edit, validated; the cluster's resolved entry. */
-function plannedConfig(
-  options: RegisterOptions,
+/**
+ * The config as it will be after the edit, validated; the cluster's resolved entry. Problems name the
+ * lines of the file as it is (the edit may add or remove lines above them).
+ */
+export function plannedConfig(
+  options: Pick<RegisterOptions, 'cluster' | 'entry' | 'configFile'>,
   text: string,
 ): { next: string; action: EditAction; config: Config; spec: ClusterSpec } {
   if (options.entry.withoutSecretGuard) requireExactNamespaces(options, text);
   const fields = entryFields(text, options.cluster, options.entry, options.configFile);
   const edit = upsertCluster(text, options.cluster, fields, options.configFile);
-  const config = parseConfig(edit.text, options.configFile);
+  const config = parseConfig(edit.text, options.configFile, { originalLine: edit.originalLine });
   const spec = config.clusters.find((c) => c.name === options.cluster);
   if (!spec)
     throw new CredCourierError(`${options.configFile}: cluster ${options.cluster} missing after the edit`);
@@ -208,13 +211,16 @@ function plannedConfig(
  * after the edit, are exact names: with globs or a selector the identity may create Secrets in every
  * namespace, kube-system included, and only the guard holds it to its own.
  */
-function requireExactNamespaces(options: RegisterOptions, text: string): void {
+function requireExactNamespaces(
+  options: Pick<RegisterOptions, 'cluster' | 'entry' | 'configFile'>,
+  text: string,
+): void {
   const { withoutSecretGuard: _, ...entry } = options.entry;
   const fields = entryFields(text, options.cluster, entry, options.configFile);
-  const planned = parseConfig(
-    upsertCluster(text, options.cluster, fields, options.configFile).text,
-    options.configFile,
-  ).clusters.find((c) => c.name === options.cluster);
+  const edit = upsertCluster(text, options.cluster, fields, options.configFile);
+  const planned = parseConfig(edit.text, options.configFile, {
+    originalLine: edit.originalLine,
+  }).clusters.find((c) => c.name === options.cluster);
   if (!planned || !needsNamespaceListing(planned.namespaces)) return;
   const how = [
     ...planned.namespaces.names.filter((n) => /[*?]/.test(n)).map((n) => `glob ${n}`),
@@ -235,6 +241,8 @@ export async function registerCluster(options: RegisterOptions): Promise<Registe
   const { spec, config } = planned;
   const settings = config.settings;
   const control = settings.controlNamespace;
+  const clusterWide = clusterRoleWarning(spec, settings);
+  if (clusterWide !== undefined) warnings.push(clusterWide);
   if (options.token.kind === 'long-lived') {
     warnings.push(
       `--long-lived-token: the stored token never renews and never expires; a leaked kubeconfig works until Secret ${control}/${TOKEN_SECRET} is deleted (register --rotate replaces it). Without --long-lived-token the token expires and runs renew it`,

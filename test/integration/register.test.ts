@@ -161,6 +161,8 @@ describe.skipIf(!rig)(`registration on the rig${rig ? '' : ` (skipped: ${skipRea
     expect(report.verification?.permissions.every((p) => p.allowed)).toBe(true);
     expect(report.verification?.items.find((i) => i.check === 'secret-guard')?.status).toBe('ok');
     expect(report.rbac.every((r) => r.action === 'created')).toBe(true);
+    // Exact namespace names: Roles only, so no cluster-wide warning.
+    expect(report.warnings.filter((w) => w.includes('ClusterRole'))).toEqual([]);
     const stored = await storedKubeconfig(`cred-courier/test/${setup.name}`);
     const doc = parse(stored) as { users: { name: string; user: Record<string, unknown> }[] };
     expect(doc.users).toHaveLength(1);
@@ -478,6 +480,14 @@ describe.skipIf(!rig)(`registration on the rig${rig ? '' : ` (skipped: ${skipRea
         ecr: { secretName: 'ecr-pull', registries: [{ region: 'eu-west-1' }] },
       },
     ]);
+    // Both runs say what the ClusterRoles they apply allow.
+    const clusterWide = new RegExp(
+      `^cluster ${name} selects namespaces by glob ${prefix}-\\*, so its RBAC is cluster-wide .*` +
+        `ClusterRole ${objectName(control, 'delivery')} allows create on secrets of any name; ` +
+        'get/patch/delete on secrets named ecr-pull; get/patch on serviceaccounts named default\\.',
+    );
+    expect(dry.warnings).toContainEqual(expect.stringMatching(clusterWide));
+    expect(report.warnings).toContainEqual(expect.stringMatching(clusterWide));
     expect(run.result.ok).toBe(true);
     expect(run.result.clusters[0]?.secrets.map((s) => s.namespace).sort()).toEqual(names);
   });

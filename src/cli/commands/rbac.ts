@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { Document, isMap, isScalar, isSeq } from 'yaml';
 import { loadConfig } from '../../config/load.ts';
-import { rbacManifests } from '../../register/rbac.ts';
+import { clusterRoleWarning, rbacManifests } from '../../register/rbac.ts';
 import { selectClusters } from '../../register/select.ts';
 import { print, type SharedOptions, withSharedOptions } from './common.ts';
 
@@ -44,6 +44,9 @@ export function addRbacCommand(program: Command): void {
       const config = await loadConfig(options.config);
       const [spec] = selectClusters(config, [cluster]);
       const manifests = spec ? rbacManifests(spec, config.settings) : [];
+      // On stderr, so stdout stays what `kubectl apply -f -` reads, in either format.
+      const clusterWide = spec ? clusterRoleWarning(spec, config.settings) : undefined;
+      if (clusterWide !== undefined) process.stderr.write(`warning: ${clusterWide}\n`);
       print(options.output, { apiVersion: 'v1', kind: 'List', items: manifests }, () =>
         manifestsYaml(manifests),
       );

@@ -101,7 +101,7 @@ describe('upsertCluster', () => {
       kubeconfigSecret: 'cred-courier/clusters/alpha',
       namespaces: { names: ['app', 'team-*'], exclude: ['*-sandbox'] },
     });
-    expect(result).toEqual({ text: FILE, action: 'unchanged' });
+    expect(result).toMatchObject({ text: FILE, action: 'unchanged' });
   });
 
   it('creates a file from nothing, and fills an empty clusters list', () => {
@@ -140,7 +140,7 @@ describe('removeCluster', () => {
   });
 
   it('says absent for an unknown cluster and leaves clusters: [] after the last one', () => {
-    expect(removeCluster(FILE, 'nope')).toEqual({ text: FILE, action: 'absent' });
+    expect(removeCluster(FILE, 'nope')).toMatchObject({ text: FILE, action: 'absent' });
     expect(removeCluster('clusters:\n  - name: only\n    kubeconfigSecret: k\n', 'only').text).toBe(
       'clusters: []\n',
     );
@@ -164,5 +164,40 @@ describe('clusterFields', () => {
       ecr: { serviceAccounts: ['default', 'builder'] },
     });
     expect(clusterFields(FILE, 'nope')).toBeUndefined();
+  });
+});
+
+describe('originalLine', () => {
+  const TEXT = [
+    'clusters:', // 1
+    '  - name: a', // 2
+    '    kubeconfigSecret: k/a', // 3
+    '    namespaces:', // 4
+    '      names: [app]', // 5
+    '  - name: b', // 6
+    '    kubeconfigSecret: k/b', // 7
+    '',
+  ].join('\n');
+  const lineOf = (text: string, needle: string) => text.slice(0, text.indexOf(needle)).split('\n').length;
+
+  it('maps every line of an edited text back to the file as it is, and lines the edit wrote to nothing', () => {
+    // Act
+    const shortened = upsertCluster(TEXT, 'a', {
+      namespaces: { names: ['app', 'web'] },
+      adoptExistingSecrets: true,
+    });
+    const appended = upsertCluster(TEXT, 'c', { kubeconfigSecret: 'k/c' });
+    const removed = removeCluster(TEXT, 'a');
+
+    // Assess: b keeps its own lines whatever happened above it.
+    for (const edit of [shortened, appended, removed]) {
+      expect(edit.originalLine(lineOf(edit.text, 'name: b'))).toBe(6);
+      expect(edit.originalLine(lineOf(edit.text, 'k/b'))).toBe(7);
+    }
+    expect(shortened.originalLine(lineOf(shortened.text, 'namespaces:'))).toBe(4);
+    expect(shortened.originalLine(lineOf(shortened.text, 'adoptExistingSecrets'))).toBeUndefined();
+    expect(appended.originalLine(lineOf(appended.text, 'name: c'))).toBeUndefined();
+    expect(appended.originalLine(lineOf(appended.text, 'k/c'))).toBeUndefined();
+    expect(removed.originalLine(1)).toBe(1);
   });
 });

@@ -320,7 +320,7 @@ describe('Function: parseConfig', () => {
       );
     });
 
-    it('reports unknown keys with the keys that are accepted', () => {
+    it('reports a misspelt key with the accepted key it is closest to', () => {
       // Prepare
       const text = yaml('setings: {}', oneCluster('    ecrr: {}'));
 
@@ -329,9 +329,22 @@ describe('Function: parseConfig', () => {
 
       // Assess
       expect(issues).toEqual([
-        'setings (line 1): unknown key (expected one of: settings, defaults, clusters)',
-        'clusters[0].ecrr (line 7): unknown key (expected one of: name, kubeconfigSecret, namespaces, ecr, s3, allowInsecureSkipTlsVerify, trustSystemRoots, adoptExistingSecrets, proxy, secretGuard)',
+        'setings (line 1): unknown key, did you mean settings?',
+        'clusters[0].ecrr (line 7): unknown key, did you mean ecr?',
       ]);
+    });
+
+    it('reports an unknown key close to no accepted key with every key that is accepted', () => {
+      // Prepare
+      const text = oneCluster('    pullSecrets: {}');
+
+      // Act
+      const issue = onlyIssueOf(text);
+
+      // Assess
+      expect(issue).toMatch(
+        /^clusters\[0\]\.pullSecrets \(line 6\): unknown key \(expected one of: name, kubeconfigSecret, namespaces, .+, secretGuard\)$/,
+      );
     });
 
     it('reports duplicate cluster names naming both indexes', () => {

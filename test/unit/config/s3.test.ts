@@ -540,7 +540,8 @@ describe('S3 grants: session duration', () => {
       'clusters[0].s3[1].durationSeconds (line 15): 2220 s is too short for an S3 schedule every 15 min: ' +
         '15 min × 60 + 120 s kubelet lag + 900 s SDK refresh window + 300 s margin = 2220 s, and durationSeconds must be ' +
         "greater: a delivered credential must still be valid when the consumer's SDK next decides to refresh after the " +
-        'kubelet updated the file; set durationSeconds to at least 2221 or lower settings.s3IntervalMinutes',
+        'kubelet updated the file; set durationSeconds to at least 2221 (at most 3600 without longSessions), or lower ' +
+        'settings.s3IntervalMinutes to 14 or less',
     );
     expect(config.clusters[0]?.s3[1]?.durationSeconds).toBe(2221);
   });

@@ -1,9 +1,11 @@
 /**
- * `sls package` with the optional params (per-cluster alarms, an alarm email, another ECR interval), and
- * with a registration file that uses ECR only.
+ * `sls package` with the optional params (per-cluster alarms, an alarm email, another ECR interval), with
+ * a registration file that uses ECR only, and `npm run package` with another S3 interval in the file.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { validityPeriodSeconds } from '../../../scripts/serverless-config.ts';
 import {
+  npmRunPackage,
   type ProjectCopy,
   projectCopy,
   readTemplate,
@@ -108,6 +110,34 @@ describe('sls package with options', () => {
       const actions = (statements ?? []).flatMap((s) => [s.Action].flat());
       expect(actions.filter((action) => action.startsWith('ecr:'))).toEqual([]);
       expect(actions).toContain('sts:AssumeRole');
+    },
+    SLS_TIMEOUT_MS,
+  );
+
+  it(
+    'npm run package bundles the handler once, runs the S3 schedule every settings.s3IntervalMinutes, and warns like validate',
+    async () => {
+      const idle =
+        '  - name: idle\n    kubeconfigSecret: cred-courier/clusters/idle\n    namespaces: { names: [app] }\n';
+      const text = `${SAMPLE_CONFIG.replace('s3IntervalMinutes: 15', 's3IntervalMinutes: 10')}${idle}`;
+      const config = project.write('every-10.yaml', text);
+      const result = await npmRunPackage(project.dir, { config });
+      expect(result.code, result.output).toBe(0);
+      const idleLine = text.split('\n').indexOf('  - name: idle') + 1;
+      expect(result.output).toContain(
+        `warning: ${config}: clusters[3] (line ${idleLine}): cluster "idle" receives nothing (`,
+      );
+      // scripts/build.ts prints `…/distribute.mjs: N KiB`, the packaging plugin `built …/distribute.mjs (N KiB)`.
+      expect(result.output.match(/distribute\.mjs\W.*KiB/g) ?? []).toHaveLength(1);
+      const template = readTemplate(project.dir);
+
+      const rates = resourcesOfType(template, 'AWS::Events::Rule').map(
+        ([, r]) => r.Properties.ScheduleExpression,
+      );
+      expect(rates.sort()).toEqual(['rate(10 minutes)', 'rate(4 hours)']);
+      const s3Validity = template.Resources.S3ValidityLowAlarm;
+      // The S3 validity alarm watches the same interval (plus slack for the 300 s timeout).
+      expect(s3Validity?.Properties.Period).toBe(validityPeriodSeconds(600, 300));
     },
     SLS_TIMEOUT_MS,
   );

@@ -26,7 +26,6 @@ import { PROJECT_ROOT, SAMPLE_CONFIG } from './sls.ts';
 const INPUTS: PackagingInputs = {
   configFile: 'sample.yaml',
   ecrScheduleHours: 4,
-  s3ScheduleMinutes: 15,
   timeoutSeconds: 300,
   perClusterAlarms: false,
 };
@@ -49,7 +48,6 @@ describe('parseInputs', () => {
       parseInputs({
         config: 'config/clusters.yaml',
         ecrScheduleHours: '6',
-        s3ScheduleMinutes: 15,
         timeout: 300,
         alarmEmail: '',
         perClusterAlarms: 'true',
@@ -57,7 +55,6 @@ describe('parseInputs', () => {
     ).toEqual({
       configFile: 'config/clusters.yaml',
       ecrScheduleHours: 6,
-      s3ScheduleMinutes: 15,
       timeoutSeconds: 300,
       perClusterAlarms: true,
     });
@@ -68,8 +65,7 @@ describe('parseInputs', () => {
       parseInputs({
         config: '',
         ecrScheduleHours: 8,
-        s3ScheduleMinutes: '15.5',
-        timeout: 300,
+        timeout: 0,
         alarmEmail: 'x',
       }),
     );
@@ -78,7 +74,7 @@ describe('parseInputs', () => {
     expect(message).toContain(
       `param ecrScheduleHours: expected an integer from 1 to ${MAX_ECR_SCHEDULE_HOURS}`,
     );
-    expect(message).toContain('param s3ScheduleMinutes: expected an integer from 1 to 60');
+    expect(message).toContain('provider.timeout: expected an integer from 1 to 900');
     expect(message).toContain('param alarmEmail:');
   });
 
@@ -250,11 +246,20 @@ describe('alarms', () => {
     expect(clusterLogicalId('gke-prod')).toMatch(/^GkeProd[0-9a-f]{8}$/);
   });
 
-  it('refuses an S3 schedule that differs from the file', () => {
-    expect(packagingProblem(() => fragmentsFor(sample(), { ...INPUTS, s3ScheduleMinutes: 10 }))).toContain(
-      'param s3ScheduleMinutes (10) differs from settings.s3IntervalMinutes (15) in sample.yaml',
-    );
-  });
+  it.each([1, 15, 37])(
+    'runs the S3 schedule every settings.s3IntervalMinutes of the file (%i min), and its alarms follow',
+    (minutes) => {
+      const text = SAMPLE_CONFIG.replace('s3IntervalMinutes: 15', `s3IntervalMinutes: ${minutes}`);
+      const fragments = fragmentsFor(parseConfig(text, 'sample.yaml'), INPUTS);
+      expect(fragments.schedules.s3).toEqual({
+        rate: minutes === 1 ? 'rate(1 minute)' : `rate(${minutes} minutes)`,
+        enabled: true,
+      });
+      expect(fragments.resources.Resources.S3ValidityLowAlarm?.Properties.Period).toBe(
+        validityPeriodSeconds(minutes * 60, INPUTS.timeoutSeconds),
+      );
+    },
+  );
 });
 
 describe('deploy/ IAM documents', () => {

@@ -47,16 +47,30 @@ export interface SlsResult {
   readonly output: string;
 }
 
+const paramArgs = (params: Readonly<Record<string, string>>) =>
+  Object.entries(params).flatMap(([key, value]) => ['--param', `${key}=${value}`]);
+
 /** `sls package` in `dir` with `--param key=value` for each entry of `params`. */
 export function slsPackage(dir: string, params: Readonly<Record<string, string>> = {}): Promise<SlsResult> {
-  const args = [
-    join(PROJECT_ROOT, 'node_modules/.bin/sls'),
-    'package',
-    ...Object.entries(params).flatMap(([key, value]) => ['--param', `${key}=${value}`]),
-  ];
+  return execute(
+    process.execPath,
+    [join(PROJECT_ROOT, 'node_modules/.bin/sls'), 'package', ...paramArgs(params)],
+    dir,
+  );
+}
+
+/** `npm run package` in `dir`, the way the README packages, with the same params. */
+export function npmRunPackage(
+  dir: string,
+  params: Readonly<Record<string, string>> = {},
+): Promise<SlsResult> {
+  return execute('npm', ['run', 'package', '--', ...paramArgs(params)], dir);
+}
+
+function execute(command: string, args: readonly string[], dir: string): Promise<SlsResult> {
   return new Promise((resolve) => {
     execFile(
-      process.execPath,
+      command,
       args,
       {
         cwd: dir,

@@ -4,6 +4,7 @@ import type { ClusterSpec, Config } from '../../../src/config/types.ts';
 import { ANNOTATIONS, LABELS } from '../../../src/kinds/metadata.ts';
 import {
   celString,
+  clusterRoleWarning,
   deliveryScope,
   describePermission,
   type Manifest,
@@ -472,5 +473,51 @@ describe('objectName', () => {
     expect(objectName('cred-courier')).toBe('cred-courier');
     expect(objectName('cred-courier', 'delivery')).toBe('cred-courier-delivery');
     expect(objectName('platform', 'delivery')).toBe('cred-courier-platform-delivery');
+  });
+});
+
+describe('clusterRoleWarning', () => {
+  it('names what the ClusterRoles of a glob and selector cluster allow, and what narrows them', () => {
+    // Act
+    const warning = clusterRoleWarning(cluster('globbed'), config.settings);
+
+    // Assess
+    expect(warning).toBe(
+      'cluster globbed selects namespaces by glob team-*, selector env=prod, so its RBAC is cluster-wide (bound by ' +
+        'ClusterRoleBindings, in every namespace, kube-system included): ClusterRole cred-courier-cc-system-list-namespaces ' +
+        'allows list on namespaces. ClusterRole cred-courier-cc-system-delivery allows create on secrets of any name; ' +
+        'get/patch/delete on secrets named ecr-pull; get/patch on serviceaccounts named default. The secret guard (a ' +
+        "ValidatingAdmissionPolicy) is what holds those writes to the selected namespaces and cred-courier's own " +
+        'Secrets; to narrow the RBAC itself to a Role in each namespace, name the namespaces exactly (no globs, no selector)',
+    );
+  });
+
+  it('names every ClusterRole the manifests hold, for a selector alone too', () => {
+    // Prepare
+    const selectorOnly: ClusterSpec = {
+      ...cluster('globbed'),
+      namespaces: { names: [], selector: 'tier in (web,api)', exclude: [] },
+    };
+
+    // Act
+    const warning = clusterRoleWarning(selectorOnly, config.settings) ?? '';
+    const roles = rbacManifests(selectorOnly, config.settings).filter((m) => m.kind === 'ClusterRole');
+
+    // Assess
+    expect(warning).toMatch(/^cluster globbed selects namespaces by selector tier in \(web,api\), /);
+    expect(roles.length).toBeGreaterThan(0);
+    for (const role of roles) expect(warning).toContain(`ClusterRole ${role.metadata.name} allows `);
+  });
+
+  it('is silent for exact namespace names, whose RBAC is only Roles', () => {
+    // Act
+    const warnings = ['exact', 's3-only'].map((name) => clusterRoleWarning(cluster(name), config.settings));
+    const clusterRoles = ['exact', 's3-only'].flatMap((name) =>
+      rbacManifests(cluster(name), config.settings).filter((m) => m.kind === 'ClusterRole'),
+    );
+
+    // Assess
+    expect(warnings).toEqual([undefined, undefined]);
+    expect(clusterRoles).toEqual([]);
   });
 });
