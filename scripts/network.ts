@@ -382,7 +382,10 @@ function natNetwork(network: Extract<NetworkInputs, { mode: 'nat' }>): NetworkFr
       Type: 'AWS::EC2::VPC',
       Properties: {
         CidrBlock: VPC_CIDR,
-        // Interface endpoints' private DNS names need both.
+        // Interface endpoints' private DNS names need both. Nothing is placed in the VPC's default
+        // security group (the function and the endpoints have their own); CloudFormation cannot empty
+        // it without a custom resource, a function with ec2:Revoke* rights for no traffic it would stop.
+        // Flow logs (below) record every connection of the VPC.
         EnableDnsSupport: true,
         EnableDnsHostnames: true,
         Tags: [{ Key: 'Name', Value: sub(`\${AWS::StackName}`) }],
