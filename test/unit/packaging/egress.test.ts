@@ -5,6 +5,7 @@
  * role's network-interface statements under the IAM oracle, cfn-lint and checkov; then params that
  * packaging refuses, each named. One project copy per mode, packaged one after another.
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runSimulation } from '@cloud-copilot/iam-simulate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -202,6 +203,32 @@ describe('egress=nat with egressZones=2 and vpcEndpoints=all', () => {
   });
 
   const props = (id: string) => t().Resources[id]?.Properties ?? {};
+
+  it('covers every AWS API client the bundled function contains with an endpoint', () => {
+    // The endpoint of each SDK client's service; a client added to the function without one fails here.
+    const ENDPOINT_OF_CLIENT: Record<string, string> = {
+      'client-dynamodb': 'dynamodb',
+      'client-ecr': 'ecr.api',
+      'client-s3': 's3',
+      'client-secrets-manager': 'secretsmanager',
+      'client-sns': 'sns',
+      'client-sts': 'sts',
+    };
+    const map = JSON.parse(
+      readFileSync(join(projects.get('nat')?.dir ?? '', 'dist/distribute.mjs.map'), 'utf8'),
+    ) as { sources: string[] };
+    const clients = new Set(
+      map.sources.flatMap((source) => /@aws-sdk\/(client-[a-z0-9-]+)\//.exec(source)?.[1] ?? []),
+    );
+    expect([...clients].sort()).toEqual(Object.keys(ENDPOINT_OF_CLIENT).sort());
+    const services = ofType('AWS::EC2::VPCEndpoint').map(([, e]) =>
+      (e.Properties.ServiceName as { 'Fn::Sub': string })['Fn::Sub'].replace(
+        `com.amazonaws.\${AWS::Region}.`,
+        '',
+      ),
+    );
+    expect(services.sort()).toEqual(Object.values(ENDPOINT_OF_CLIENT).sort());
+  });
 
   it("lets only the function's security group reach the interface endpoints, on 443", () => {
     expect(props('EndpointSecurityGroup').SecurityGroupIngress).toEqual([
