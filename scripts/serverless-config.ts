@@ -22,6 +22,12 @@ import { ECR_PULL_ACTIONS } from '../src/kinds/ecr/policy.ts';
 import type { KindId } from '../src/kinds/kind.ts';
 import { CREDENTIAL_EXPIRY_WARNING_SECONDS, VALIDITY_THRESHOLDS_SECONDS } from '../src/report/fleet.ts';
 import { METRIC_NAMES, METRICS_NAMESPACE, METRICS_SERVICE } from '../src/report/metrics.ts';
+import {
+  type NetworkInputs,
+  networkFragments,
+  parseNetworkInputs,
+  type RawNetworkInputs,
+} from './network.ts';
 
 /** A CloudFormation value: literals, lists, mappings and intrinsic functions. */
 export type Cfn = string | number | boolean | readonly Cfn[] | { readonly [key: string]: Cfn };
@@ -29,7 +35,8 @@ type Resources = Record<string, { readonly Type: string; readonly Properties: Re
 
 export interface IamStatement {
   readonly Sid: string;
-  readonly Effect: 'Allow';
+  /** Deny only to keep the function's own code from the network-interface calls Lambda makes for it. */
+  readonly Effect: 'Allow' | 'Deny';
   readonly Action: readonly string[];
   readonly Resource: Cfn;
   readonly Condition?: Cfn;
@@ -74,7 +81,7 @@ export const DURATION_ALARM_RATIO = 0.8;
 const INGESTION_SLACK_SECONDS = 300;
 
 /** What serverless.yml passes in `custom.credCourier` (params arrive as strings from the command line). */
-export interface RawInputs {
+export interface RawInputs extends RawNetworkInputs {
   readonly config?: unknown;
   readonly ecrScheduleHours?: unknown;
   readonly timeout?: unknown;
@@ -91,6 +98,8 @@ export interface PackagingInputs {
   /** Where alarm notifications are mailed; none when empty. */
   readonly alarmEmail?: string;
   readonly perClusterAlarms: boolean;
+  /** Where the function connects from (scripts/network.ts); absent: Lambda's shared addresses, no VPC. */
+  readonly network?: NetworkInputs;
 }
 
 export interface Schedule {
@@ -103,7 +112,12 @@ export interface Schedule {
 export interface PackagingFragments {
   readonly iamStatements: readonly IamStatement[];
   readonly schedules: Readonly<Record<KindId, Schedule>>;
-  readonly resources: { readonly Resources: Resources; readonly Outputs: Record<string, Cfn> };
+  readonly resources: {
+    readonly Resources: Resources;
+    readonly Outputs: Record<string, Cfn>;
+    /** Merged into resources the framework generates (the function's VpcConfig and checkov skips). */
+    readonly extensions: Record<string, Cfn>;
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -168,6 +182,7 @@ export function parseInputs(raw: RawInputs): PackagingInputs {
     problems.push(`param alarmEmail: expected an email address or nothing, got ${JSON.stringify(email)}`);
   }
   const perClusterAlarms = booleanParam(problems, 'perClusterAlarms', raw.perClusterAlarms);
+  const network = parseNetworkInputs(raw, problems);
   if (problems.length > 0 || ecrScheduleHours === undefined || timeoutSeconds === undefined) {
     throw new PackagingError(
       problems.length === 1
@@ -181,6 +196,7 @@ export function parseInputs(raw: RawInputs): PackagingInputs {
     timeoutSeconds,
     ...(email === '' ? {} : { alarmEmail: email as string }),
     perClusterAlarms,
+    ...(network.mode === 'shared' ? {} : { network }),
   };
 }
 
@@ -818,17 +834,20 @@ export function fragmentsFor(config: Config, inputs: PackagingInputs): Packaging
     };
   }
 
+  const network = networkFragments(inputs.network ?? { mode: 'shared' });
   return {
-    iamStatements: functionRoleStatements(config),
+    iamStatements: [...functionRoleStatements(config), ...network.iamStatements],
     schedules: {
       ecr: { rate: rate(inputs.ecrScheduleHours, 'hour'), enabled: kinds.includes('ecr') },
       s3: { rate: rate(s3IntervalMinutes, 'minute'), enabled: kinds.includes('s3') },
     },
     resources: {
-      Resources: resources,
+      Resources: { ...resources, ...network.resources },
       Outputs: {
         DashboardName: { Description: 'CloudWatch dashboard of the deliveries', Value: { Ref: 'Dashboard' } },
+        ...network.outputs,
       },
+      extensions: { [LOGICAL_IDS.function]: network.functionExtension as unknown as Cfn },
     },
   };
 }

@@ -12,23 +12,19 @@ import { CLUSTER_FAILURES_QUERY, functionRoleStatements } from '../../../scripts
 import { parseConfig } from '../../../src/config/load.ts';
 import { secretsDecision } from './secrets-oracle.ts';
 import {
-  findTool,
-  PROJECT_ROOT,
   type ProjectCopy,
   projectCopy,
   type Resource,
   readTemplate,
   resourcesOfType,
-  runTool,
   SAMPLE_CONFIG,
   SLS_TIMEOUT_MS,
   type SlsResult,
   slsPackage,
+  staticAnalysisTests,
   TEMPLATE_FILE,
   type Template,
 } from './sls.ts';
-
-const CI = process.env.CI === 'true';
 
 let project: ProjectCopy;
 let packaged: SlsResult;
@@ -595,65 +591,8 @@ describe('the alarm topic key', () => {
 });
 
 describe('static analysis of the generated template', () => {
-  const templatePath = () => join(project.dir, TEMPLATE_FILE);
-
-  it(
-    'passes cfn-lint without errors',
-    async (context) => {
-      const cfnLint = findTool(['cfn-lint']);
-      if (cfnLint === undefined) {
-        if (CI) throw new Error('cfn-lint is not installed (CI=true): install it (pip install cfn-lint)');
-        console.warn('skipping cfn-lint: not installed (pip install cfn-lint)');
-        context.skip();
-        return;
-      }
-      const result = await runTool(cfnLint, [
-        '--format',
-        'json',
-        '--non-zero-exit-code',
-        'none',
-        templatePath(),
-      ]);
-      const findings = JSON.parse(result.output.trim() || '[]') as {
-        Level: string;
-        Rule: { Id: string };
-        Message: string;
-      }[];
-      for (const finding of findings)
-        console.warn(`cfn-lint ${finding.Level} ${finding.Rule.Id}: ${finding.Message}`);
-      expect(findings.filter((f) => f.Level === 'Error')).toEqual([]);
-    },
-    SLS_TIMEOUT_MS,
-  );
-
-  it(
-    'passes checkov, every suppression carrying its reason',
-    async (context) => {
-      const checkov = findTool([join(PROJECT_ROOT, '.cache/checkov-venv/bin/checkov'), 'checkov']);
-      if (checkov === undefined) {
-        if (CI)
-          throw new Error('checkov is not installed (CI=true): .ci/run installs it into .cache/checkov-venv');
-        console.warn('skipping checkov: not in .cache/checkov-venv nor on PATH (see .ci/run)');
-        context.skip();
-        return;
-      }
-      const result = await runTool(checkov, [
-        '-f',
-        templatePath(),
-        '--framework',
-        'cloudformation',
-        '--quiet',
-        '--compact',
-        '--skip-download',
-      ]);
-      expect(result.output).toMatch(/Failed checks: 0\b/);
-      expect(result.code, result.output).toBe(0);
-      for (const [id, resource] of Object.entries(template.Resources)) {
-        for (const skip of resource.Metadata?.checkov?.skip ?? []) {
-          expect(skip.comment.length, `${id} ${skip.id} needs a reason`).toBeGreaterThan(40);
-        }
-      }
-    },
-    SLS_TIMEOUT_MS,
+  staticAnalysisTests(
+    () => join(project.dir, TEMPLATE_FILE),
+    () => template,
   );
 });

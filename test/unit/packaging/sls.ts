@@ -9,6 +9,7 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { expect, it } from 'vitest';
 
 export const PROJECT_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -196,3 +197,81 @@ clusters:
           - bucket: acme-exports
             access: readwrite
 `;
+
+const CI = process.env.CI === 'true';
+
+export interface CfnLintFinding {
+  readonly Level: string;
+  readonly Rule: { readonly Id: string };
+  readonly Message: string;
+}
+
+/**
+ * cfn-lint's findings on a template (warnings printed), or undefined when cfn-lint is not installed
+ * outside CI (the caller skips); in CI a missing cfn-lint fails.
+ */
+export async function cfnLint(templatePath: string): Promise<CfnLintFinding[] | undefined> {
+  const cfnLint = findTool(['cfn-lint']);
+  if (cfnLint === undefined) {
+    if (CI) throw new Error('cfn-lint is not installed (CI=true): install it (pip install cfn-lint)');
+    console.warn('skipping cfn-lint: not installed (pip install cfn-lint)');
+    return undefined;
+  }
+  const result = await runTool(cfnLint, ['--format', 'json', '--non-zero-exit-code', 'none', templatePath]);
+  const findings = JSON.parse(result.output.trim() || '[]') as CfnLintFinding[];
+  for (const finding of findings)
+    console.warn(`cfn-lint ${finding.Level} ${finding.Rule.Id}: ${finding.Message}`);
+  return findings;
+}
+
+/** checkov's run on a template, or undefined when checkov is not installed outside CI (the caller skips). */
+export async function checkov(templatePath: string): Promise<SlsResult | undefined> {
+  const checkov = findTool([join(PROJECT_ROOT, '.cache/checkov-venv/bin/checkov'), 'checkov']);
+  if (checkov === undefined) {
+    if (CI)
+      throw new Error('checkov is not installed (CI=true): .ci/run installs it into .cache/checkov-venv');
+    console.warn('skipping checkov: not in .cache/checkov-venv nor on PATH (see .ci/run)');
+    return undefined;
+  }
+  return runTool(checkov, [
+    '-f',
+    templatePath,
+    '--framework',
+    'cloudformation',
+    '--quiet',
+    '--compact',
+    '--skip-download',
+  ]);
+}
+
+/**
+ * The static analysis of a packaged template, as two tests (call inside a describe): cfn-lint finds no
+ * error, checkov no failed check, and every checkov suppression in the template says why.
+ */
+export function staticAnalysisTests(templatePath: () => string, template: () => Template): void {
+  it(
+    'passes cfn-lint without errors',
+    async (context) => {
+      const findings = await cfnLint(templatePath());
+      if (findings === undefined) return context.skip();
+      expect(findings.filter((f) => f.Level === 'Error')).toEqual([]);
+    },
+    SLS_TIMEOUT_MS,
+  );
+
+  it(
+    'passes checkov, every suppression carrying its reason',
+    async (context) => {
+      const result = await checkov(templatePath());
+      if (result === undefined) return context.skip();
+      expect(result.output).toMatch(/Failed checks: 0\b/);
+      expect(result.code, result.output).toBe(0);
+      for (const [id, resource] of Object.entries(template().Resources)) {
+        for (const skip of resource.Metadata?.checkov?.skip ?? []) {
+          expect(skip.comment.length, `${id} ${skip.id} needs a reason`).toBeGreaterThan(40);
+        }
+      }
+    },
+    SLS_TIMEOUT_MS,
+  );
+}
