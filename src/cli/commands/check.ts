@@ -4,9 +4,22 @@
  * a secret guard not in effect always, unless the entry opted out with `secretGuard: false`).
  */
 import type { Command } from 'commander';
+import { awsNeedsOf } from '../../aws/preflight.ts';
 import { loadConfig } from '../../config/load.ts';
 import { type CheckReport, checkClusters } from '../../register/check.ts';
-import { EXIT, mark, print, type SharedOptions, storedKubeconfigs, withSharedOptions } from './common.ts';
+import { selectClusters } from '../../register/select.ts';
+import {
+  type AwsOptions,
+  EXIT,
+  EXIT_CODES_HELP,
+  mark,
+  preflight,
+  print,
+  type SharedOptions,
+  storedKubeconfigs,
+  withAwsOptions,
+  withSharedOptions,
+} from './common.ts';
 
 export function checkText(report: CheckReport): string {
   const lines: string[] = [];
@@ -19,17 +32,21 @@ export function checkText(report: CheckReport): string {
 }
 
 export function addCheckCommand(program: Command): void {
-  withSharedOptions(
-    program.command('check'),
-    'accepted for symmetry; check never writes (its probe is a server-side dry run)',
+  withAwsOptions(
+    withSharedOptions(
+      program.command('check'),
+      'accepted for symmetry; check never writes (its probe is a server-side dry run)',
+    ),
   )
+    .addHelpText('after', EXIT_CODES_HELP)
     .argument('[clusters...]', 'cluster names (default: all)')
     .description(
       'check each stored kubeconfig: reachability, TLS, identity, token expiry, every permission delivery needs, the secret guard',
     )
-    .action(async (clusters: string[], options: SharedOptions) => {
+    .action(async (clusters: string[], options: SharedOptions & AwsOptions) => {
       const config = await loadConfig(options.config);
-      const report = await checkClusters({ config, clusters, kubeconfigs: storedKubeconfigs() });
+      await preflight(options, awsNeedsOf(selectClusters(config, clusters)));
+      const report = await checkClusters({ config, clusters, kubeconfigs: storedKubeconfigs(options) });
       print(options.output, report, () => checkText(report));
       process.exitCode = report.ok ? EXIT.ok : EXIT.failed;
     });

@@ -4,23 +4,28 @@
  * expired, missing, not cred-courier's, unreadable or unreferenced.
  */
 import type { Command } from 'commander';
+import { awsNeedsOf } from '../../aws/preflight.ts';
 import { loadConfig } from '../../config/load.ts';
+import { selectClusters } from '../../register/select.ts';
 import { clusterStatus, isProblem, type StatusReport } from '../../register/status.ts';
+import { clusterFailureText } from '../output.ts';
 import {
+  type AwsOptions,
   EXIT,
+  EXIT_CODES_HELP,
   formatSeconds,
+  preflight,
   print,
   type SharedOptions,
   storedKubeconfigs,
+  withAwsOptions,
   withSharedOptions,
 } from './common.ts';
 
 export function statusText(report: StatusReport): string {
   const lines: string[] = [];
   for (const cluster of report.clusters) {
-    const failure = cluster.failure
-      ? ` unreachable: ${cluster.failure.failureClass}: ${cluster.failure.message}`
-      : '';
+    const failure = cluster.failure ? clusterFailureText(cluster.failure) : '';
     lines.push(`${cluster.cluster}:${failure}`);
     const credential = cluster.credential;
     if (credential) {
@@ -57,14 +62,16 @@ export function statusText(report: StatusReport): string {
 }
 
 export function addStatusCommand(program: Command): void {
-  withSharedOptions(program.command('status'), 'accepted for symmetry; status only reads')
+  withAwsOptions(withSharedOptions(program.command('status'), 'accepted for symmetry; status only reads'))
     .argument('[clusters...]', 'cluster names (default: all)')
     .description(
       "show each delivered Secret's kind, expiry and ServiceAccount references, per cluster and namespace",
     )
-    .action(async (clusters: string[], options: SharedOptions) => {
+    .addHelpText('after', EXIT_CODES_HELP)
+    .action(async (clusters: string[], options: SharedOptions & AwsOptions) => {
       const config = await loadConfig(options.config);
-      const report = await clusterStatus({ config, clusters, kubeconfigs: storedKubeconfigs() });
+      await preflight(options, awsNeedsOf(selectClusters(config, clusters)));
+      const report = await clusterStatus({ config, clusters, kubeconfigs: storedKubeconfigs(options) });
       print(options.output, report, () => statusText(report));
       process.exitCode = report.ok ? EXIT.ok : EXIT.failed;
     });
