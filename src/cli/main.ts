@@ -263,7 +263,8 @@ export function buildProgram(): Command {
         'registration file: rows of clusters no longer in it are marked (skipped when the default file is absent)',
         DEFAULT_CONFIG,
       )
-      .addOption(outputOption()),
+      .addOption(outputOption())
+      .option('--dry-run', 'accepted for symmetry: ledger only reads', false),
   )
     .addHelpText(
       'after',
