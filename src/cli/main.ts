@@ -25,6 +25,7 @@ import { addCheckCommand } from './commands/check.ts';
 import {
   type AwsOptions,
   awsTarget,
+  collect,
   DEFAULT_CONFIG,
   EXIT,
   EXIT_CODES_HELP,
@@ -64,8 +65,6 @@ function parseKinds(value: string): KindId[] {
     throw new InvalidArgumentError(`unknown kind ${unknown.join(', ')} (known: ${KIND_IDS.join(', ')})`);
   return kinds as KindId[];
 }
-
-const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 /** The ledger table named by the environment, the default of `--ledger-table` and `ledger --table`. */
 const DEFAULT_LEDGER_TABLE = process.env[LEDGER_TABLE_ENV];

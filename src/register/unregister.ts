@@ -160,10 +160,12 @@ export async function unregisterCluster(options: UnregisterOptions): Promise<Unr
   let clusterFailure: Failure | undefined;
   try {
     const text = await options.kubeconfigs.get(spec.name, spec.kubeconfigSecret);
-    worker = storedAccess(spec, settings, text, redactor, undefined, (method, path) =>
+    const delivery = storedAccess(spec, settings, text, redactor, undefined, (method, path) =>
       options.onKubeRequest?.('delivery', method, path),
     ).apis;
-    inventory = await readInventory(worker.core, settings.controlNamespace, managedNames(spec));
+    inventory = await readInventory(delivery.core, settings.controlNamespace, managedNames(spec));
+    // Only a kubeconfig that answered is worked with: one that did not leaves the cluster unread.
+    worker = delivery;
   } catch (error) {
     if (admin) {
       warnings.push(

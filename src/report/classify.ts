@@ -187,17 +187,15 @@ function fullDescription(error: unknown): { own: string; foreign: string } {
     if (item instanceof CredCourierError) return { own: item.message, foreign: '' };
     if (item instanceof ApiException) {
       let reason = '';
-      let status = false;
       try {
-        const body = JSON.parse(String(item.body)) as { kind?: string; message?: string };
-        status = body.kind === 'Status';
+        const body = JSON.parse(String(item.body)) as { message?: string };
         reason = body.message ? `: ${body.message}` : '';
       } catch {
         // 401s come without a JSON body
       }
       // An apiserver answers every API path it does not serve with a Status object; anything else
       // answering 404 is not one (a wrong host or port, a web server, a load balancer's default page).
-      if (item.code === 404 && !status)
+      if (item.code === 404 && !isStatusBody(item.body))
         return {
           own: "HTTP 404 from a server that is not a Kubernetes apiserver (its answer is not a Kubernetes Status): check the kubeconfig's server URL",
           foreign: '',
@@ -215,12 +213,32 @@ function fullDescription(error: unknown): { own: string; foreign: string } {
 function chainMessage(error: unknown): string {
   const messages = causes(error).map((item) => (item instanceof Error ? item.message : String(item)));
   const text = [...new Set(messages.filter(Boolean))].join(': ');
-  return text === 'fetch failed: bad port'
+  return text.endsWith('fetch failed: bad port')
     ? `${text} (fetch never connects to this port, one of the browsers' blocked ports: serve the API on another port)`
     : text;
 }
 
-/** Whether the chain is fetch's own failure (`TypeError: fetch failed`) around an uncoded cause. */
+/**
+ * Whether the chain is fetch's own failure (`TypeError: fetch failed`, which client-node may prefix
+ * with its own words) around an uncoded cause.
+ */
 function isFetchFailure(item: unknown): boolean {
-  return item instanceof TypeError && item.message === 'fetch failed';
+  return item instanceof TypeError && /\bfetch failed$/.test(item.message);
+}
+
+/**
+ * Whether an error is the apiserver's answer `code`: for 404, only with a Kubernetes Status body, so a
+ * server that is not an apiserver (a web page's 404) is never read as "the object does not exist".
+ */
+export function isApiStatus(error: unknown, code: number): boolean {
+  if (!(error instanceof ApiException) || error.code !== code) return false;
+  return code !== 404 || isStatusBody(error.body);
+}
+
+function isStatusBody(body: unknown): boolean {
+  try {
+    return (JSON.parse(String(body)) as { kind?: string }).kind === 'Status';
+  } catch {
+    return false;
+  }
 }

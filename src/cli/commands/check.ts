@@ -13,11 +13,13 @@ import {
   EXIT,
   EXIT_CODES_HELP,
   mark,
+  namedClusters,
   preflight,
   print,
   type SharedOptions,
   storedKubeconfigs,
   withAwsOptions,
+  withClusterOption,
   withSharedOptions,
 } from './common.ts';
 
@@ -32,10 +34,12 @@ export function checkText(report: CheckReport): string {
 }
 
 export function addCheckCommand(program: Command): void {
-  withAwsOptions(
-    withSharedOptions(
-      program.command('check'),
-      'accepted for symmetry; check never writes (its probe is a server-side dry run)',
+  withClusterOption(
+    withAwsOptions(
+      withSharedOptions(
+        program.command('check'),
+        'accepted for symmetry; check never writes (its probe is a server-side dry run)',
+      ),
     ),
   )
     .addHelpText('after', EXIT_CODES_HELP)
@@ -43,7 +47,8 @@ export function addCheckCommand(program: Command): void {
     .description(
       'check each stored kubeconfig: reachability, TLS, identity, token expiry, every permission delivery needs, the secret guard',
     )
-    .action(async (clusters: string[], options: SharedOptions & AwsOptions) => {
+    .action(async (names: string[], options: SharedOptions & AwsOptions & { cluster?: string[] }) => {
+      const clusters = namedClusters(names, options);
       const config = await loadConfig(options.config);
       await preflight(options, awsNeedsOf(selectClusters(config, clusters)));
       const report = await checkClusters({ config, clusters, kubeconfigs: storedKubeconfigs(options) });

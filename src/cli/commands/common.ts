@@ -114,6 +114,19 @@ export function redeployHint(configFile: string): string {
   return `next: the function reads the registration file bundled at deploy time: run \`npm run deploy\` (or your own deploy command; keep ${configFile} outside this repository with \`--param config=FILE\`) for the change to take effect`;
 }
 
+/** A repeatable option's values, in order. */
+export const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/** `--cluster NAME` (repeatable), as `run` and `plan` take it, beside the positional names. */
+export function withClusterOption(command: Command): Command {
+  return command.option('--cluster <name>', 'only this cluster (repeatable; same as naming it)', collect);
+}
+
+/** The clusters named positionally and with `--cluster`. */
+export function namedClusters(positional: readonly string[], options: { cluster?: string[] }): string[] {
+  return [...positional, ...(options.cluster ?? [])];
+}
+
 /** A comma-separated list option (`a,b`); empty items are refused. */
 export function commaList(value: string): string[] {
   const items = value.split(',').map((item) => item.trim());

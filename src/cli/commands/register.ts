@@ -90,7 +90,16 @@ export function epilogueText(epilogue: RegisterEpilogue, verb: string): string {
   const where = epilogue.secretId
     ? `${epilogue.arn ?? epilogue.secretId} (${epilogue.location})`
     : epilogue.location;
-  return `  ${verb.padEnd(11)} ${where}\n${epilogue.next}`;
+  return `  ${verb.padEnd(11)} ${where}${nameRegionNote(epilogue)}\n${epilogue.next}`;
+}
+
+/**
+ * For a secret the file names without an ARN: the function reads it in its own region, so that region
+ * must be where it was stored. Said after the location, with the ARN to use otherwise.
+ */
+export function nameRegionNote(epilogue: RegisterEpilogue): string {
+  if (!epilogue.arn || parseSecretArn(epilogue.secretId)) return '';
+  return `\n  note        ${epilogue.secretId} is a name: the function reads it in the region it runs in, so deploy it there, or set kubeconfigSecret to ${epilogue.arn}`;
 }
 
 /** What to run next after a register or unregister, by what changed in the file. */

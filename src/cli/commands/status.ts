@@ -14,11 +14,13 @@ import {
   EXIT,
   EXIT_CODES_HELP,
   formatSeconds,
+  namedClusters,
   preflight,
   print,
   type SharedOptions,
   storedKubeconfigs,
   withAwsOptions,
+  withClusterOption,
   withSharedOptions,
 } from './common.ts';
 
@@ -62,13 +64,16 @@ export function statusText(report: StatusReport): string {
 }
 
 export function addStatusCommand(program: Command): void {
-  withAwsOptions(withSharedOptions(program.command('status'), 'accepted for symmetry; status only reads'))
+  withClusterOption(
+    withAwsOptions(withSharedOptions(program.command('status'), 'accepted for symmetry; status only reads')),
+  )
     .argument('[clusters...]', 'cluster names (default: all)')
     .description(
       "show each delivered Secret's kind, expiry and ServiceAccount references, per cluster and namespace",
     )
     .addHelpText('after', EXIT_CODES_HELP)
-    .action(async (clusters: string[], options: SharedOptions & AwsOptions) => {
+    .action(async (names: string[], options: SharedOptions & AwsOptions & { cluster?: string[] }) => {
+      const clusters = namedClusters(names, options);
       const config = await loadConfig(options.config);
       await preflight(options, awsNeedsOf(selectClusters(config, clusters)));
       const report = await clusterStatus({ config, clusters, kubeconfigs: storedKubeconfigs(options) });
