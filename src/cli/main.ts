@@ -13,7 +13,7 @@ import { dynamoLedger, LEDGER_TABLE_ENV, type LedgerState } from '../aws/ledger.
 import { ALARM_TOPIC_ENV, snsNotifier } from '../aws/notifier.ts';
 import { awsNeedsOf } from '../aws/preflight.ts';
 import { loadConfig } from '../config/load.ts';
-import { ConfigError, CredCourierError, UsageError } from '../errors.ts';
+import { CredCourierError, UsageError } from '../errors.ts';
 import { KIND_IDS, type KindId } from '../kinds/kind.ts';
 import { selectClusters } from '../register/select.ts';
 import { classify, describeFailure } from '../report/classify.ts';
@@ -173,17 +173,9 @@ async function readLedger(table: string, aws: AwsOptions): Promise<LedgerState> 
   }
 }
 
-/**
- * The clusters of the registration file, to mark ledger rows of clusters no longer in it; none when
- * the default file is absent (the ledger reads the table only), an error when a named file is bad.
- */
-async function registeredClusters(file: string, named: boolean): Promise<readonly string[] | undefined> {
-  try {
-    return (await loadConfig(file)).clusters.map((c) => c.name);
-  } catch (error) {
-    if (!named && error instanceof ConfigError) return undefined;
-    throw error;
-  }
+/** The clusters of the registration file given with `-c`, to mark ledger rows of clusters no longer in it. */
+async function registeredClusters(file: string): Promise<readonly string[]> {
+  return (await loadConfig(file)).clusters.map((c) => c.name);
 }
 
 export const PROGRAM_DESCRIPTION =
@@ -259,7 +251,7 @@ export function buildProgram(): Command {
       )
       .option(
         '-c, --config <file>',
-        'registration file: rows of clusters no longer in it are marked (skipped when the default file is absent)',
+        'registration file: when given, rows of clusters no longer in it are marked (the ledger itself reads only the table)',
         DEFAULT_CONFIG,
       )
       .addOption(outputOption())
@@ -275,10 +267,11 @@ export function buildProgram(): Command {
         command: Command,
       ) => {
         if (!options.table) throw new UsageError(`no ledger table: pass --table or set ${LEDGER_TABLE_ENV}`);
-        const clusters = await registeredClusters(
-          options.config,
-          command.getOptionValueSource('config') !== 'default',
-        );
+        // Only a file named with -c: the default one may be another fleet's sample.
+        const clusters =
+          command.getOptionValueSource('config') === 'default'
+            ? undefined
+            : await registeredClusters(options.config);
         await preflight(options, { defaultRegion: true });
         const state = await readLedger(options.table, options);
         const view = ledgerView(state.targets, new Date(), state.credentials);

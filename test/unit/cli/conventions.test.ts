@@ -12,10 +12,13 @@ import type { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { defaultKubeconfigPath, EXIT_CODES_HELP } from '../../../src/cli/commands/common.ts';
+import { epilogueText, nextStep } from '../../../src/cli/commands/register.ts';
 import { unregisterText } from '../../../src/cli/commands/unregister.ts';
 import { buildProgram, PROGRAM_DESCRIPTION } from '../../../src/cli/main.ts';
 import {
   clusterFailureText,
+  ledgerText,
+  ledgerView,
   logLine,
   previewText,
   progressLine,
@@ -274,5 +277,45 @@ describe('messages say each thing once, with what to do', () => {
     const text = unregisterText(report);
     expect(text).toContain('inventory   unknown (not read: no access to the cluster)');
     expect(text).not.toContain('absent');
+  });
+});
+
+describe('register and unregister end by saying where and what to run', () => {
+  it('a changed file: where the secret is, then to deploy (and how to keep the file elsewhere)', () => {
+    const text = epilogueText(
+      {
+        secretId: 'cred-courier/clusters/lab',
+        arn: 'arn:aws:secretsmanager:ap-southeast-2:111122223333:secret:cred-courier/clusters/lab-AbCdEf',
+        location: 'region ap-southeast-2, account 111122223333',
+        next: nextStep('fleet.yaml', 'added', false),
+      },
+      'stored in',
+    );
+    expect(text).toContain(
+      'stored in   arn:aws:secretsmanager:ap-southeast-2:111122223333:secret:cred-courier/clusters/lab-AbCdEf (region ap-southeast-2, account 111122223333)',
+    );
+    expect(text).toMatch(/note .*is a name: the function reads it in the region it runs in/);
+    expect(text).toMatch(/\nnext: .*`npm run deploy` .*--param config=FILE/);
+  });
+
+  it('an unchanged file needs no deploy', () => {
+    expect(nextStep('fleet.yaml', 'unchanged', false)).toMatch(/did not change, so no deploy is needed/);
+  });
+});
+
+describe('ledger -c', () => {
+  it('marks the rows of clusters no longer in the file', () => {
+    const row = {
+      cluster: 'gone',
+      kind: 'ecr',
+      namespace: 'a',
+      secretName: 'ecr-pull',
+      consecutiveFailures: 0,
+    } as unknown as Parameters<typeof ledgerView>[0][number];
+    const view = ledgerView([row], new Date('2026-01-01T00:00:00Z'));
+    expect(ledgerText(view, { file: 'fleet.yaml', clusters: ['kept'] })).toContain(
+      'gone: (not in fleet.yaml)',
+    );
+    expect(ledgerText(view)).toContain('gone:\n');
   });
 });
