@@ -4,20 +4,14 @@
  * a secret guard not in effect always, unless the entry opted out with `secretGuard: false`).
  */
 import type { Command } from 'commander';
-import { awsNeedsOf } from '../../aws/preflight.ts';
-import { loadConfig } from '../../config/load.ts';
 import { type CheckReport, checkClusters } from '../../register/check.ts';
-import { selectClusters } from '../../register/select.ts';
 import {
-  type AwsOptions,
+  type ClusterReadOptions,
+  clusterReadInputs,
   EXIT,
   EXIT_CODES_HELP,
   mark,
-  namedClusters,
-  preflight,
   print,
-  type SharedOptions,
-  storedKubeconfigs,
   withAwsOptions,
   withClusterOption,
   withSharedOptions,
@@ -47,11 +41,8 @@ export function addCheckCommand(program: Command): void {
     .description(
       'check each stored kubeconfig: reachability, TLS, identity, token expiry, every permission delivery needs, the secret guard',
     )
-    .action(async (names: string[], options: SharedOptions & AwsOptions & { cluster?: string[] }) => {
-      const clusters = namedClusters(names, options);
-      const config = await loadConfig(options.config);
-      await preflight(options, awsNeedsOf(selectClusters(config, clusters)));
-      const report = await checkClusters({ config, clusters, kubeconfigs: storedKubeconfigs(options) });
+    .action(async (names: string[], options: ClusterReadOptions) => {
+      const report = await checkClusters(await clusterReadInputs(names, options));
       print(options.output, report, () => checkText(report));
       process.exitCode = report.ok ? EXIT.ok : EXIT.failed;
     });

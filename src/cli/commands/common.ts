@@ -16,7 +16,10 @@ import {
 } from '../../aws/clients.ts';
 import { type KubeconfigSource, secretsManagerKubeconfigs } from '../../aws/kubeconfig-store.ts';
 import type { SecretsWriterApi } from '../../aws/kubeconfig-writer.ts';
-import { type AwsNeeds, checkAwsSetup } from '../../aws/preflight.ts';
+import { type AwsNeeds, awsNeedsOf, checkAwsSetup } from '../../aws/preflight.ts';
+import { loadConfig } from '../../config/load.ts';
+import type { Config } from '../../config/types.ts';
+import { selectClusters } from '../../register/select.ts';
 import { formatOutput, OUTPUT_FORMATS, type OutputFormat } from '../output.ts';
 
 /**
@@ -125,6 +128,23 @@ export function withClusterOption(command: Command): Command {
 /** The clusters named positionally and with `--cluster`. */
 export function namedClusters(positional: readonly string[], options: { cluster?: string[] }): string[] {
   return [...positional, ...(options.cluster ?? [])];
+}
+
+/** The options of commands that read named clusters' stored kubeconfigs (`check`, `status`). */
+export type ClusterReadOptions = SharedOptions & AwsOptions & { readonly cluster?: string[] };
+
+/**
+ * What `check` and `status` start from: the file, the clusters named, the AWS setup checked once for
+ * them, and their stored kubeconfigs.
+ */
+export async function clusterReadInputs(
+  names: readonly string[],
+  options: ClusterReadOptions,
+): Promise<{ config: Config; clusters: string[]; kubeconfigs: KubeconfigSource }> {
+  const clusters = namedClusters(names, options);
+  const config = await loadConfig(options.config);
+  await preflight(options, awsNeedsOf(selectClusters(config, clusters)));
+  return { config, clusters, kubeconfigs: storedKubeconfigs(options) };
 }
 
 /** A comma-separated list option (`a,b`); empty items are refused. */

@@ -4,21 +4,15 @@
  * expired, missing, not cred-courier's, unreadable or unreferenced.
  */
 import type { Command } from 'commander';
-import { awsNeedsOf } from '../../aws/preflight.ts';
-import { loadConfig } from '../../config/load.ts';
-import { selectClusters } from '../../register/select.ts';
 import { clusterStatus, isProblem, type StatusReport } from '../../register/status.ts';
 import { clusterFailureText } from '../output.ts';
 import {
-  type AwsOptions,
+  type ClusterReadOptions,
+  clusterReadInputs,
   EXIT,
   EXIT_CODES_HELP,
   formatSeconds,
-  namedClusters,
-  preflight,
   print,
-  type SharedOptions,
-  storedKubeconfigs,
   withAwsOptions,
   withClusterOption,
   withSharedOptions,
@@ -72,11 +66,8 @@ export function addStatusCommand(program: Command): void {
       "show each delivered Secret's kind, expiry and ServiceAccount references, per cluster and namespace",
     )
     .addHelpText('after', EXIT_CODES_HELP)
-    .action(async (names: string[], options: SharedOptions & AwsOptions & { cluster?: string[] }) => {
-      const clusters = namedClusters(names, options);
-      const config = await loadConfig(options.config);
-      await preflight(options, awsNeedsOf(selectClusters(config, clusters)));
-      const report = await clusterStatus({ config, clusters, kubeconfigs: storedKubeconfigs(options) });
+    .action(async (names: string[], options: ClusterReadOptions) => {
+      const report = await clusterStatus(await clusterReadInputs(names, options));
       print(options.output, report, () => statusText(report));
       process.exitCode = report.ok ? EXIT.ok : EXIT.failed;
     });

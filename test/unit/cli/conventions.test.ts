@@ -4,6 +4,7 @@
  * is structured, the same options on every command, kubectl's kubeconfig default, and summaries whose
  * counts add up. The CLI runs as a child process with a scrubbed environment where it talks to nothing.
  */
+
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,6 +29,7 @@ import { KubeconfigError } from '../../../src/errors.ts';
 import type { UnregisterReport } from '../../../src/register/unregister.ts';
 import { describeFailure } from '../../../src/report/classify.ts';
 import type { ClusterResult, RunResult } from '../../../src/run/types.ts';
+import { runResultOf } from '../../support/run-result.ts';
 
 const ROOT = join(import.meta.dirname, '../../..');
 const SAMPLE = join(ROOT, 'config/clusters.yaml');
@@ -192,22 +194,7 @@ const unreadable: ClusterResult = {
 };
 
 function runResult(clusters: ClusterResult[], mints: RunResult['mints']): RunResult {
-  return {
-    ok: false,
-    startedAt: '2026-01-01T00:00:00.000Z',
-    durationMs: 10,
-    kinds: ['ecr', 's3'],
-    mints,
-    clusters,
-    summary: {
-      clusters: clusters.length,
-      clustersFailed: clusters.filter((c) => !c.ok).length,
-      secretsDelivered: 0,
-      secretsFailed: 0,
-      secretsPruned: 0,
-      mintCalls: mints.length,
-    },
-  };
+  return runResultOf(clusters, { mints, kinds: ['ecr', 's3'] });
 }
 
 describe('messages say each thing once, with what to do', () => {
