@@ -10,8 +10,30 @@ export class CredCourierError extends Error {
   }
 }
 
+/**
+ * Bad input or setup, found before anything was tried: a flag, a file, the registration file, the AWS
+ * region or credentials. The CLI exits 2 for these and 1 for a step that was tried and failed.
+ */
+export class UsageError extends CredCourierError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'UsageError';
+  }
+}
+
+/**
+ * Thrown once, before any cluster is contacted or any credential minted, when the AWS SDK has no region
+ * or no credentials: one root cause, one message with the fix, instead of one failure per cluster.
+ */
+export class AwsSetupError extends UsageError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'AwsSetupError';
+  }
+}
+
 /** Thrown when the registration file cannot be read, parsed or validated. `issues` lists every problem. */
-export class ConfigError extends CredCourierError {
+export class ConfigError extends UsageError {
   readonly file: string;
   readonly issues: readonly string[];
   constructor(file: string, issues: readonly string[], options?: { cause?: unknown }) {
@@ -28,10 +50,13 @@ export class ConfigError extends CredCourierError {
 /** Thrown when a cluster's kubeconfig is missing, unreadable, or uses a form cred-courier refuses. */
 export class KubeconfigError extends CredCourierError {
   readonly cluster: string;
+  /** The message without the `cluster X: kubeconfig:` prefix, for reports that already say both. */
+  readonly detail: string;
   constructor(cluster: string, message: string, options?: { cause?: unknown }) {
     super(`cluster ${cluster}: kubeconfig: ${message}`, options);
     this.name = 'KubeconfigError';
     this.cluster = cluster;
+    this.detail = message;
   }
 }
 

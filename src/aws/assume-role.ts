@@ -49,8 +49,15 @@ export async function assumeRole(sts: StsApi, input: AssumeRoleInput): Promise<A
   };
 }
 
-/** `Name: message` of an AWS SDK error; the SDK's messages name resources, never credentials. */
+/**
+ * `Name: message` of an AWS SDK error; the SDK's messages name resources, never credentials. An answer
+ * the SDK could not read as an AWS error (it then says `Unknown: UnknownError`) is named by its HTTP
+ * status: the endpoint is not the AWS service.
+ */
 export function awsErrorSummary(error: unknown): string {
+  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  if (error instanceof Error && error.name === 'Unknown' && error.message === 'UnknownError')
+    return `HTTP ${status ?? '?'} with a body that is not an AWS error: the endpoint is not the AWS service (check AWS_ENDPOINT_URL and the region)`;
   if (error instanceof Error)
     return error.name && error.name !== 'Error' ? `${error.name}: ${error.message}` : error.message;
   return String(error);

@@ -26,6 +26,7 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { type AssumeRoleCommand, type AssumeRoleCommandOutput, STSClient } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity } from '@smithy/types';
+import { type AwsNeeds, checkAwsSetup } from './preflight.ts';
 
 export interface EcrApi {
   send(command: GetAuthorizationTokenCommand): Promise<GetAuthorizationTokenCommandOutput>;
@@ -46,17 +47,71 @@ export interface S3Api {
   send(command: ListPartsCommand): Promise<ListPartsCommandOutput>;
 }
 
+/** Where the CLI's `--region`/`--profile` point the SDK; empty: the environment's defaults. */
+export interface AwsTarget {
+  /** Region for calls that name none (Secrets Manager names without an ARN, the ledger table). */
+  readonly region?: string;
+  /** Shared-config profile whose credentials (and region, unless `region` is given) are used. */
+  readonly profile?: string;
+}
+
+/** A Secrets Manager secret ARN's parts; its region and account decide where it is read. */
+export interface SecretArn {
+  readonly partition: string;
+  readonly region: string;
+  readonly accountId: string;
+  readonly name: string;
+}
+
+const SECRET_ARN = /^arn:(aws[a-z-]*):secretsmanager:([a-z]{2}(?:-[a-z]+)+-\d+):(\d{12}):secret:(.+)$/;
+
+/** The parts of a secret ARN, or undefined for a name (read in the default region). */
+export function parseSecretArn(secretId: string): SecretArn | undefined {
+  const match = SECRET_ARN.exec(secretId);
+  if (!match?.[1] || !match[2] || !match[3] || !match[4]) return undefined;
+  return { partition: match[1], region: match[2], accountId: match[3], name: match[4] };
+}
+
+/**
+ * A Secrets Manager client that sends each command to the region of the ARN it names (`SecretId`), and
+ * commands naming a secret by name (or creating one) to the default region: a secret is only readable in
+ * its own region, whatever the caller's default.
+ */
+export function routedByArnRegion<Api extends { send(command: never): Promise<unknown> }>(
+  clientFor: (region: string | undefined) => Api,
+): Api {
+  return {
+    send: (command: { input?: { SecretId?: string } }) => {
+      const id = command.input?.SecretId;
+      const region = id === undefined ? undefined : parseSecretArn(id)?.region;
+      return (clientFor(region).send as (c: unknown) => Promise<unknown>)(command);
+    },
+  } as unknown as Api;
+}
+
+/** Client settings for a target: only the keys it sets, so the SDK's own defaults apply otherwise. */
+export function clientSettings(target: AwsTarget, region?: string): { region?: string; profile?: string } {
+  const chosen = region ?? target.region;
+  return { ...(chosen ? { region: chosen } : {}), ...(target.profile ? { profile: target.profile } : {}) };
+}
+
 export interface AwsClients {
   /** ECR in a region, as the default identity or as the session credentials given. */
   ecr(region: string, credentials?: AwsCredentialIdentity): EcrApi;
   sts(region: string): StsApi;
   /** S3 as the session credentials given (always a fresh session: never the default identity). */
   s3(region: string, credentials: AwsCredentialIdentity): S3Api;
+  /** Routed by ARN: a secret named by ARN is read in the ARN's region. */
   secretsManager(): SecretsApi;
+  /**
+   * Fails once, with the fix, when the SDK has no credentials (or no default region while `needs` says a
+   * call names none), before any cluster is contacted or credential minted. Absent on test doubles.
+   */
+  preflight?(needs: AwsNeeds): Promise<void>;
 }
 
 /** Clients from the SDK's default chain; one per region and identity-free client is reused. */
-export function defaultAwsClients(): AwsClients {
+export function defaultAwsClients(target: AwsTarget = {}): AwsClients {
   const cache = new Map<string, unknown>();
   const reuse = <T>(key: string, make: () => T): T => {
     if (!cache.has(key)) cache.set(key, make());
@@ -66,8 +121,8 @@ export function defaultAwsClients(): AwsClients {
     ecr: (region, credentials) =>
       credentials
         ? new ECRClient({ region, credentials })
-        : reuse(`ecr:${region}`, () => new ECRClient({ region })),
-    sts: (region) => reuse(`sts:${region}`, () => new STSClient({ region })),
+        : reuse(`ecr:${region}`, () => new ECRClient(clientSettings(target, region))),
+    sts: (region) => reuse(`sts:${region}`, () => new STSClient(clientSettings(target, region))),
     // A custom endpoint (a local S3 such as moto) has no per-bucket DNS names: address buckets by path.
     s3: (region, credentials) =>
       new S3Client({
@@ -75,6 +130,15 @@ export function defaultAwsClients(): AwsClients {
         credentials,
         forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL),
       }),
-    secretsManager: () => reuse('secretsmanager', () => new SecretsManagerClient({})),
+    secretsManager: () =>
+      reuse('secretsmanager', () =>
+        routedByArnRegion((region) =>
+          reuse(
+            `secretsmanager:${region ?? ''}`,
+            () => new SecretsManagerClient(clientSettings(target, region)),
+          ),
+        ),
+      ),
+    preflight: (needs) => checkAwsSetup(target, needs),
   };
 }

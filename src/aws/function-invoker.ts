@@ -1,11 +1,11 @@
 /**
  * Invokes the deployed function synchronously and returns its payload, for `check --remote`. Every way
  * the call can fail (no such function, no permission, no region or credentials, the function's own
- * error, a payload over Lambda's limit, a timeout) becomes a CredCourierError saying what to do. The
+ * error, a payload over Lambda's limit, a timeout) becomes a UsageError (exit 2: nothing was checked) saying what to do. The
  * client honours `AWS_ENDPOINT_URL` (and `AWS_ENDPOINT_URL_LAMBDA`) like every other client.
  */
 import { InvokeCommand, type InvokeCommandOutput, LambdaClient } from '@aws-sdk/client-lambda';
-import { CredCourierError } from '../errors.ts';
+import { UsageError } from '../errors.ts';
 
 export interface LambdaApi {
   send(command: InvokeCommand): Promise<InvokeCommandOutput>;
@@ -58,18 +58,18 @@ export async function invokeFunction(options: InvokeOptions): Promise<unknown> {
       }),
     );
   } catch (error) {
-    throw new CredCourierError(`invoking ${functionName}: ${callFailure(error)}`, {
+    throw new UsageError(`invoking ${functionName}: ${callFailure(error)}`, {
       cause: error,
     });
   }
   const text = new TextDecoder().decode(output.Payload ?? new Uint8Array());
   if (output.FunctionError) {
-    throw new CredCourierError(`${functionName} failed: ${functionFailure(text, functionName)}`);
+    throw new UsageError(`${functionName} failed: ${functionFailure(text, functionName)}`);
   }
   try {
     return JSON.parse(text) as unknown;
   } catch {
-    throw new CredCourierError(
+    throw new UsageError(
       `${functionName} answered with a payload that is not JSON (${text.length} bytes): deploy the stage again so the function is cred-courier's`,
     );
   }

@@ -7,7 +7,7 @@
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { KubeconfigError } from '../errors.ts';
 import { awsErrorSummary } from './assume-role.ts';
-import type { SecretsApi } from './clients.ts';
+import { parseSecretArn, type SecretsApi } from './clients.ts';
 
 export interface KubeconfigSource {
   /** The kubeconfig text of a cluster. Throws KubeconfigError naming the cluster and the secret. */
@@ -38,9 +38,7 @@ export function secretsManagerKubeconfigs(
           response.SecretString ??
           (response.SecretBinary ? Buffer.from(response.SecretBinary).toString('utf8') : undefined);
       } catch (error) {
-        throw new KubeconfigError(cluster, `unable to read secret ${secretId}: ${awsErrorSummary(error)}`, {
-          cause: error,
-        });
+        throw new KubeconfigError(cluster, unreadableMessage(secretId, error), { cause: error });
       }
       if (!text) throw new KubeconfigError(cluster, `secret ${secretId} is empty`);
       cache.set(secretId, { text, readAt: now() });
@@ -53,6 +51,29 @@ export function secretsManagerKubeconfigs(
       cache.set(secretId, { text, readAt: now() });
     },
   };
+}
+
+/** AWS errors that, for a secret of another account, mean its resource policy or KMS key is missing. */
+const CROSS_ACCOUNT_SYMPTOMS = new Set([
+  'AccessDeniedException',
+  'ResourceNotFoundException',
+  'DecryptionFailure',
+  'KMSAccessDeniedException',
+]);
+
+/**
+ * Where the read went (an ARN's region and account; a name's default region) and, when a secret named
+ * by ARN was refused or not found, what reading another account's secret needs.
+ */
+export function unreadableMessage(secretId: string, error: unknown): string {
+  const arn = parseSecretArn(secretId);
+  const where = arn ? ` (read in ${arn.region}, account ${arn.accountId})` : ' (read in the default region)';
+  const name = (error as { name?: string }).name ?? '';
+  const crossAccount =
+    arn && CROSS_ACCOUNT_SYMPTOMS.has(name)
+      ? `; if account ${arn.accountId} is not the reader's own, the secret needs a resource policy allowing the reader's role secretsmanager:GetSecretValue and must be encrypted with a customer-managed KMS key whose key policy allows that role kms:Decrypt (the default aws/secretsmanager key cannot be used from another account)`
+      : '';
+  return `unable to read secret ${secretId}${where}: ${awsErrorSummary(error)}${crossAccount}`;
 }
 
 /** Module-level store for the Lambda: survives between warm invocations. */

@@ -23,7 +23,7 @@ import {
   TagResourceCommand,
   type TagResourceCommandOutput,
 } from '@aws-sdk/client-secrets-manager';
-import { CredCourierError } from '../errors.ts';
+import { CredCourierError, UsageError } from '../errors.ts';
 import { awsErrorSummary } from './assume-role.ts';
 
 /** The Secrets Manager calls registration makes. */
@@ -62,9 +62,9 @@ export function kubeconfigTags(cluster: string): { Key: string; Value: string }[
 
 /**
  * Thrown when `kubeconfigSecret` names a secret that is not cred-courier's kubeconfig of that cluster.
- * Nothing was written to it.
+ * Nothing was written to it. A usage error: the registration file names the wrong secret.
  */
-export class ForeignSecretError extends CredCourierError {
+export class ForeignSecretError extends UsageError {
   readonly secretId: string;
   readonly cluster: string;
   constructor(secretId: string, cluster: string, why: string) {

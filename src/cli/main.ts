@@ -1,26 +1,46 @@
 /**
  * The cred-courier command line: thin commands that shape options and call the same core as the
- * Lambda. Errors of the CredCourierError family print their message and exit 2; nothing prints a stack.
+ * Lambda. Bad usage or setup (UsageError) prints its message and exits 2; a step that was tried and
+ * failed prints its class, message and what to do, and exits 1; nothing prints a stack.
  */
-import { Command, InvalidArgumentError, Option } from 'commander';
-import { defaultAwsClients } from '../aws/clients.ts';
-import { secretsManagerKubeconfigs } from '../aws/kubeconfig-store.ts';
+import { readFileSync } from 'node:fs';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { Command, InvalidArgumentError } from 'commander';
+import { clientSettings, defaultAwsClients } from '../aws/clients.ts';
 import { dynamoLedger, LEDGER_TABLE_ENV, type LedgerState } from '../aws/ledger.ts';
 import { ALARM_TOPIC_ENV, snsNotifier } from '../aws/notifier.ts';
+import { awsNeedsOf } from '../aws/preflight.ts';
 import { loadConfig, loadConfigWithWarnings } from '../config/load.ts';
-import { CredCourierError } from '../errors.ts';
+import { CredCourierError, UsageError } from '../errors.ts';
 import { KIND_IDS, type KindId } from '../kinds/kind.ts';
-import { describeFailure } from '../report/classify.ts';
+import { selectClusters } from '../register/select.ts';
+import { classify, describeFailure } from '../report/classify.ts';
 import { previewDelivery } from '../run/preview.ts';
 import { recordAndNotify } from '../run/record.ts';
 import { runDelivery } from '../run/run.ts';
 import type { RunResult } from '../run/types.ts';
 import { addCheckCommand } from './commands/check.ts';
+import {
+  type AwsOptions,
+  awsTarget,
+  collect,
+  DEFAULT_CONFIG,
+  EXIT,
+  EXIT_CODES_HELP,
+  outputOption,
+  preflight,
+  print,
+  storedKubeconfigs,
+  withAwsOptions,
+} from './commands/common.ts';
 import { addRbacCommand } from './commands/rbac.ts';
 import { addRegisterCommand } from './commands/register.ts';
 import { addStatusCommand } from './commands/status.ts';
 import { addUnregisterCommand } from './commands/unregister.ts';
 import {
+  adviceLine,
   cliLogger,
   ledgerText,
   ledgerView,
@@ -30,10 +50,13 @@ import {
   runSummary,
 } from './output.ts';
 
-/** Exit codes: 0 everything delivered; 1 some cluster or Secret failed; 2 bad input or usage. */
-export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+export { EXIT } from './commands/common.ts';
 
-const DEFAULT_CONFIG = process.env.CRED_COURIER_CONFIG ?? 'config/clusters.yaml';
+/** The package's version, for `--version`. */
+function packageVersion(): string {
+  const text = readFileSync(new URL('../../package.json', import.meta.url), 'utf8');
+  return (JSON.parse(text) as { version: string }).version;
+}
 
 function parseKinds(value: string): KindId[] {
   const kinds = value.split(',').map((k) => k.trim());
@@ -43,12 +66,10 @@ function parseKinds(value: string): KindId[] {
   return kinds as KindId[];
 }
 
-const collect = (value: string, previous: string[] = []) => [...previous, value];
-
 /** The ledger table named by the environment, the default of `--ledger-table` and `ledger --table`. */
 const DEFAULT_LEDGER_TABLE = process.env[LEDGER_TABLE_ENV];
 
-interface CommonOptions {
+interface CommonOptions extends AwsOptions {
   readonly config: string;
   readonly cluster?: string[];
   readonly kinds?: KindId[];
@@ -58,18 +79,43 @@ interface CommonOptions {
 }
 
 function withCommonOptions(command: Command): Command {
-  return command
-    .option('-c, --config <file>', 'registration file', DEFAULT_CONFIG)
-    .option('--cluster <name>', 'only this cluster (repeatable)', collect)
-    .option('--kinds <list>', `credential kinds, comma-separated (${KIND_IDS.join(', ')})`, parseKinds)
-    .option('--no-prune', "keep cred-courier's Secrets in namespaces no longer selected")
-    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
-    .option('-v, --verbose', 'log every step on stderr');
+  return withAwsOptions(
+    command
+      .option('-c, --config <file>', 'registration file', DEFAULT_CONFIG)
+      .option('--cluster <name>', 'only this cluster (repeatable)', collect)
+      .option('--kinds <list>', `credential kinds, comma-separated (${KIND_IDS.join(', ')})`, parseKinds)
+      .option('--no-prune', "keep cred-courier's Secrets in namespaces no longer selected")
+      .addOption(outputOption())
+      .option('-v, --verbose', 'also log every step on stderr (adds to the normal output)'),
+  ).addHelpText('after', EXIT_CODES_HELP);
 }
 
 interface RunCommandOptions extends CommonOptions {
   readonly ledgerTable?: string;
   readonly alarmTopic?: string;
+  readonly dryRun: boolean;
+}
+
+/** The ledger's DynamoDB client, in `--region`/`--profile` when given. */
+function ledgerClient(options: AwsOptions): DynamoDBDocumentClient {
+  return DynamoDBDocumentClient.from(new DynamoDBClient(clientSettings(awsTarget(options))), {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+}
+
+/** `plan`, and `run --dry-run`: what a run would do, after the one AWS setup check. */
+async function planCommand(options: CommonOptions): Promise<void> {
+  const config = await loadConfig(options.config);
+  await preflight(options, awsNeedsOf(selectClusters(config, options.cluster)));
+  const preview = await previewDelivery({
+    config,
+    ...(options.cluster ? { clusters: options.cluster } : {}),
+    ...(options.kinds ? { kinds: options.kinds } : {}),
+    prune: options.prune,
+    kubeconfigs: storedKubeconfigs(options),
+  });
+  print(options.output, preview, () => previewText(preview));
+  process.exitCode = preview.ok ? EXIT.ok : EXIT.failed;
 }
 
 /**
@@ -82,6 +128,7 @@ async function recordInLedger(
   alarmTopic: string | undefined,
   result: RunResult,
   clusters: readonly string[],
+  aws: AwsOptions,
 ): Promise<void> {
   const line = (prefix: string) => (message: string, attributes?: Record<string, unknown>) => {
     const reason = attributes?.reason ? `: ${String(attributes.reason)}` : '';
@@ -89,8 +136,15 @@ async function recordInLedger(
     process.stderr.write(`${prefix}ledger ${table}:${where} ${message}${reason}\n`);
   };
   const recorded = await recordAndNotify(result, clusters, {
-    ledger: dynamoLedger(table),
-    ...(alarmTopic ? { notifier: snsNotifier(alarmTopic) } : {}),
+    ledger: dynamoLedger(table, ledgerClient(aws)),
+    ...(alarmTopic
+      ? {
+          notifier: snsNotifier(
+            alarmTopic,
+            new SNSClient(clientSettings(awsTarget(aws), topicRegion(alarmTopic))),
+          ),
+        }
+      : {}),
     now: () => new Date(),
     logger: { info: () => {}, warn: line('warning: '), error: line('warning: ') },
   });
@@ -105,24 +159,35 @@ async function recordInLedger(
   }
 }
 
-/** The ledger's rows; a table that cannot be read (missing, no access) is bad input. */
-async function readLedger(table: string): Promise<LedgerState> {
+/** An SNS topic ARN's region: a topic is published to in its own region. */
+function topicRegion(topicArn: string): string | undefined {
+  return /^arn:aws[a-z-]*:sns:([a-z0-9-]+):/.exec(topicArn)?.[1];
+}
+
+/** The ledger's rows; a table that cannot be read (missing, no access) is bad setup (exit 2). */
+async function readLedger(table: string, aws: AwsOptions): Promise<LedgerState> {
   try {
-    return await dynamoLedger(table).readState();
+    return await dynamoLedger(table, ledgerClient(aws)).readState();
   } catch (error) {
-    throw new CredCourierError(`ledger ${table} unreadable: ${describeFailure(error)}`);
+    throw new UsageError(`ledger ${table} unreadable: ${describeFailure(error)}`, { cause: error });
   }
 }
 
-function print(format: OutputFormat, value: unknown, text: () => string): void {
-  process.stdout.write(`${format === 'json' ? JSON.stringify(value, null, 2) : text()}\n`);
+/** The clusters of the registration file given with `-c`, to mark ledger rows of clusters no longer in it. */
+async function registeredClusters(file: string): Promise<readonly string[]> {
+  return (await loadConfig(file)).clusters.map((c) => c.name);
 }
+
+export const PROGRAM_DESCRIPTION =
+  'Deliver short-lived AWS credentials into Kubernetes clusters on any cloud: ECR image pull secrets, ' +
+  'scoped S3 sessions, and role sessions for other AWS services, minted by an AWS Lambda and pushed as ' +
+  'Kubernetes Secrets.';
 
 export function buildProgram(): Command {
   const program = new Command('cred-courier')
-    .description(
-      'Deliver short-lived AWS credentials (ECR pull secrets) into Kubernetes clusters on any cloud.',
-    )
+    .description(PROGRAM_DESCRIPTION)
+    .version(packageVersion(), '-V, --version', 'print the version')
+    .addHelpText('after', EXIT_CODES_HELP)
     .showHelpAfterError()
     .exitOverride();
 
@@ -132,8 +197,9 @@ export function buildProgram(): Command {
     )
     .addHelpText(
       'after',
-      '\nExamples:\n  $ cred-courier run\n  $ cred-courier run --cluster gke-prod --kinds ecr -o json',
+      '\nExamples:\n  $ cred-courier run\n  $ cred-courier run --cluster gke-prod --kinds ecr -o json\n  $ cred-courier run --dry-run',
     )
+    .option('--dry-run', 'show what the run would do (as `plan`); mint and write nothing', false)
     .option(
       '--ledger-table <table>',
       `record the run in this DynamoDB delivery ledger (default: $${LEDGER_TABLE_ENV})`,
@@ -145,15 +211,17 @@ export function buildProgram(): Command {
       process.env[ALARM_TOPIC_ENV],
     )
     .action(async (options: RunCommandOptions) => {
+      if (options.dryRun) return planCommand(options);
       const config = await loadConfig(options.config);
-      const aws = defaultAwsClients();
+      if (options.ledgerTable) await preflight(options, { defaultRegion: true });
+      const aws = defaultAwsClients(awsTarget(options));
       const result = await runDelivery({
         config,
         ...(options.cluster ? { clusters: options.cluster } : {}),
         ...(options.kinds ? { kinds: options.kinds } : {}),
         prune: options.prune,
         aws,
-        kubeconfigs: secretsManagerKubeconfigs(aws.secretsManager(), { ttlSeconds: 0 }),
+        kubeconfigs: storedKubeconfigs(options),
         logger: cliLogger({ verbose: Boolean(options.verbose) }),
         onClusterDone: (cluster) => process.stderr.write(`${progressLine(cluster)}\n`),
       });
@@ -163,59 +231,79 @@ export function buildProgram(): Command {
           options.alarmTopic,
           result,
           config.clusters.map((c) => c.name),
+          options,
         );
       }
       print(options.output, result, () => runSummary(result));
       process.exitCode = result.ok ? EXIT.ok : EXIT.failed;
     });
 
-  program
-    .command('ledger')
-    .description(
-      'show the delivery ledger: per target its last success, expiry, time left and failures (reads AWS only, no cluster)',
-    )
-    .option(
-      '--table <table>',
-      `the ledger's DynamoDB table (default: $${LEDGER_TABLE_ENV})`,
-      DEFAULT_LEDGER_TABLE,
-    )
-    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
+  withAwsOptions(
+    program
+      .command('ledger')
+      .description(
+        'show the delivery ledger: per target its last success, expiry, time left and failures (reads AWS only, no cluster)',
+      )
+      .option(
+        '--table <table>',
+        `the ledger's DynamoDB table (default: $${LEDGER_TABLE_ENV})`,
+        DEFAULT_LEDGER_TABLE,
+      )
+      .option(
+        '-c, --config <file>',
+        'registration file: when given, rows of clusters no longer in it are marked (the ledger itself reads only the table)',
+        DEFAULT_CONFIG,
+      )
+      .addOption(outputOption())
+      .option('--dry-run', 'accepted for symmetry: ledger only reads', false),
+  )
     .addHelpText(
       'after',
-      '\nExit codes: 0 all targets fresh; 1 a target failed its last delivery or is past its expiry, or a cluster credential expires within 7 days.',
+      `${EXIT_CODES_HELP}\n  (for ledger, 1: a target failed its last delivery or is past its expiry, or a cluster credential expires within 7 days)`,
     )
-    .action(async (options: { table?: string; output: OutputFormat }) => {
-      if (!options.table)
-        throw new CredCourierError(`no ledger table: pass --table or set ${LEDGER_TABLE_ENV}`);
-      const state = await readLedger(options.table);
-      const view = ledgerView(state.targets, new Date(), state.credentials);
-      print(options.output, view, () => ledgerText(view));
-      process.exitCode = view.ok ? EXIT.ok : EXIT.failed;
-    });
+    .action(
+      async (
+        options: AwsOptions & { table?: string; config: string; output: OutputFormat },
+        command: Command,
+      ) => {
+        if (!options.table) throw new UsageError(`no ledger table: pass --table or set ${LEDGER_TABLE_ENV}`);
+        // Only a file named with -c: the default one may be another fleet's sample.
+        const clusters =
+          command.getOptionValueSource('config') === 'default'
+            ? undefined
+            : await registeredClusters(options.config);
+        await preflight(options, { defaultRegion: true });
+        const state = await readLedger(options.table, options);
+        const view = ledgerView(state.targets, new Date(), state.credentials);
+        print(options.output, view, () => ledgerText(view, clusters && { file: options.config, clusters }));
+        process.exitCode = view.ok ? EXIT.ok : EXIT.failed;
+      },
+    );
 
   withCommonOptions(program.command('plan'))
     .description('show what a run would create, update, leave alone or prune; writes and mints nothing')
-    .action(async (options: CommonOptions) => {
-      const config = await loadConfig(options.config);
-      const preview = await previewDelivery({
-        config,
-        ...(options.cluster ? { clusters: options.cluster } : {}),
-        ...(options.kinds ? { kinds: options.kinds } : {}),
-        prune: options.prune,
-        kubeconfigs: secretsManagerKubeconfigs(defaultAwsClients().secretsManager(), { ttlSeconds: 0 }),
-      });
-      print(options.output, preview, () => previewText(preview));
-      process.exitCode = preview.ok ? EXIT.ok : EXIT.failed;
-    });
+    .option('--dry-run', 'accepted for symmetry: plan never writes or mints', false)
+    .action(planCommand);
 
   program
     .command('validate')
     .description('check the registration file and report every problem with its path')
     .option('-c, --config <file>', 'registration file', DEFAULT_CONFIG)
-    .action(async (options: { config: string }) => {
+    .addOption(outputOption())
+    .option('--dry-run', 'accepted for symmetry: validate only reads the file', false)
+    .addHelpText('after', EXIT_CODES_HELP)
+    .action(async (options: { config: string; output: OutputFormat }) => {
       const { config, warnings } = await loadConfigWithWarnings(options.config);
-      process.stdout.write(`${options.config}: valid, ${config.clusters.length} cluster(s)\n`);
-      for (const warning of warnings) process.stderr.write(`warning: ${warning}\n`);
+      const result = {
+        file: options.config,
+        valid: true,
+        clusters: config.clusters.map((c) => c.name),
+        warnings,
+      };
+      print(options.output, result, () => `${options.config}: valid, ${config.clusters.length} cluster(s)`);
+      // Text keeps stdout to the verdict; JSON and YAML carry the warnings in the result.
+      if (options.output === 'text')
+        for (const warning of warnings) process.stderr.write(`warning: ${warning}\n`);
     });
 
   // Registration: rbac, register, check, status, unregister (src/cli/commands/).
@@ -242,12 +330,16 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (code?.startsWith('commander.')) {
       return code === 'commander.helpDisplayed' || code === 'commander.version' ? EXIT.ok : EXIT.usage;
     }
-    if (error instanceof CredCourierError) {
+    if (error instanceof UsageError) {
       process.stderr.write(`error: ${error.message}\n`);
       return EXIT.usage;
     }
-    // Not ours: still no stack, but say it is unexpected.
-    process.stderr.write(`unexpected error: ${error instanceof Error ? error.message : String(error)}\n`);
+    // A step that was tried and failed: its class, its cause kept, and what to do.
+    const failureClass = classify(error);
+    const own = error instanceof CredCourierError;
+    process.stderr.write(
+      `${own ? 'error' : 'unexpected error'}: ${failureClass}: ${own ? error.message : describeFailure(error)}\n${adviceLine(failureClass, '  ')}\n`,
+    );
     return EXIT.failed;
   }
 }

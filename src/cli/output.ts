@@ -1,4 +1,6 @@
-/** How the CLI shows results: one progress line per cluster on stderr, a summary or JSON on stdout. */
+/** How the CLI shows results: one progress line per cluster on stderr, a summary, JSON or YAML on stdout. */
+import { stringify } from 'yaml';
+import { FAILURE_ADVICE, type FailureClass } from '../report/classify.ts';
 import {
   CREDENTIAL_EXPIRY_WARNING_SECONDS,
   type CredentialRow,
@@ -12,14 +14,45 @@ import {
 } from '../report/fleet.ts';
 import type { RunLogger } from '../report/logger.ts';
 import type { Preview } from '../run/preview.ts';
-import type { ClusterResult, RunResult } from '../run/types.ts';
+import type { ClusterResult, Failure, RunResult } from '../run/types.ts';
 
-export type OutputFormat = 'text' | 'json';
+export const OUTPUT_FORMATS = ['text', 'json', 'yaml'] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+
+/** The structured result as JSON or YAML, or the command's own text rendering. */
+export function formatOutput(format: OutputFormat, value: unknown, text: () => string): string {
+  if (format === 'json') return JSON.stringify(value, null, 2);
+  if (format === 'yaml') return stringify(value, { lineWidth: 0 }).trimEnd();
+  return text();
+}
+
+/** The line saying what to do about a failure class, indented under the failure. */
+export function adviceLine(failureClass: FailureClass, indent = '    '): string {
+  return `${indent}to do: ${FAILURE_ADVICE[failureClass]}`;
+}
+
+/** Classes whose failure means the cluster was never contacted (the kubeconfig, the file, the clock). */
+const NOT_CONTACTED: ReadonlySet<FailureClass> = new Set(['kubeconfig', 'config', 'mint', 'deadline']);
+const UNREACHABLE: ReadonlySet<FailureClass> = new Set(['refused', 'dns', 'tls', 'timeout', 'network']);
+
+/**
+ * A cluster-wide failure for `plan` and `status`: whether the cluster was contacted at all, so a
+ * cluster whose kubeconfig could not be read is "not contacted", not "unreachable".
+ */
+export function clusterFailureText(failure: Failure): string {
+  const how = NOT_CONTACTED.has(failure.failureClass)
+    ? 'not contacted'
+    : UNREACHABLE.has(failure.failureClass)
+      ? 'unreachable'
+      : 'failed';
+  return ` ${how}, state unknown: ${failure.failureClass}: ${failure.message}\n${adviceLine(failure.failureClass, '  ')}`;
+}
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 export function progressLine(result: ClusterResult): string {
-  if (result.failure) return `✗ ${result.cluster}: ${result.failure.failureClass}: ${result.failure.message}`;
+  if (result.failure)
+    return `✗ ${result.cluster}: ${result.failure.failureClass}: ${result.failure.message}\n${adviceLine(result.failure.failureClass)}`;
   const delivered = result.secrets.filter((s) => s.action).length;
   const failed = result.secrets.filter((s) => s.failure);
   const pruned = result.pruned.filter((p) => !p.failure).length;
@@ -29,27 +62,37 @@ export function progressLine(result: ClusterResult): string {
     (s) =>
       `\n    ${s.kind} ${s.namespace}/${s.secretName}: ${s.failure?.failureClass}: ${s.failure?.message}`,
   );
-  return head + details.join('');
+  const classes = [...new Set(failed.map((s) => s.failure?.failureClass))].filter((c) => c !== undefined);
+  return head + details.join('') + classes.map((c) => `\n${adviceLine(c)}`).join('');
 }
 
+/**
+ * The run in one line, then each failed mint: counts that add up (clusters ok + failed = all; the
+ * Secrets of a cluster that failed as a whole were not attempted, and it says so).
+ */
 export function runSummary(result: RunResult): string {
   const s = result.summary;
-  const mintFailures = result.mints
-    .filter((m) => m.failure)
-    .map((m) => `\n  mint ${m.kind} ${m.scope}: ${m.failure?.message}`);
+  const wholeClusterFailures = result.clusters.filter((c) => c.failure).length;
+  const failedMints = result.mints.filter((m) => m.failure);
+  const notAttempted =
+    wholeClusterFailures > 0
+      ? ` (none attempted in ${wholeClusterFailures} cluster(s) that failed as a whole)`
+      : '';
+  const mintFailures = failedMints.map(
+    (m) => `\n  mint ${m.kind}${m.scope ? ` ${m.scope}` : ''}: ${m.failure?.message}`,
+  );
+  const mintAdvice = failedMints.length > 0 ? `\n${adviceLine('mint')}` : '';
   return (
-    `${result.ok ? 'ok' : 'FAILED'}: ${s.clusters - s.clustersFailed}/${s.clusters} clusters, ` +
-    `${s.secretsDelivered} Secrets delivered, ${s.secretsFailed} failed, ${s.secretsPruned} pruned, ` +
-    `${s.mintCalls} mint calls, ${seconds(result.durationMs)}${mintFailures.join('')}`
+    `${result.ok ? 'ok' : 'FAILED'}: ${s.clusters - s.clustersFailed} of ${s.clusters} clusters ok, ${s.clustersFailed} failed; ` +
+    `Secrets: ${s.secretsDelivered} delivered, ${s.secretsFailed} failed${notAttempted}, ${s.secretsPruned} pruned; ` +
+    `mints: ${s.mintCalls}, ${failedMints.length} failed; ${seconds(result.durationMs)}${mintFailures.join('')}${mintAdvice}`
   );
 }
 
 export function previewText(preview: Preview): string {
   const lines = [`${preview.mintCalls} distinct mint scope(s) would be minted`];
   for (const cluster of preview.clusters) {
-    lines.push(
-      `${cluster.cluster}:${cluster.failure ? ` unreachable: ${cluster.failure.failureClass}: ${cluster.failure.message}` : ''}`,
-    );
+    lines.push(`${cluster.cluster}:${cluster.failure ? clusterFailureText(cluster.failure) : ''}`);
     for (const warning of cluster.warnings) lines.push(`  warning: ${warning}`);
     for (const entry of cluster.entries) {
       const accounts = Object.entries(entry.serviceAccounts ?? {})
@@ -64,19 +107,32 @@ export function previewText(preview: Preview): string {
   return lines.join('\n');
 }
 
-/** Warnings and errors of the core as plain lines on stderr; info only when verbose. */
+/**
+ * Warnings and errors of the core as plain lines on stderr; info and error lines only when verbose (the
+ * results say the errors). Every attribute is shown, so a verbose line says at least what the result
+ * does: the scope, the class and the reason of a failed mint, not just `mint failed`.
+ */
 export function cliLogger(options: { readonly verbose: boolean }): RunLogger {
   const line = (level: string) => (message: string, attributes?: Record<string, unknown>) => {
-    const where = attributes?.cluster ? `${String(attributes.cluster)}: ` : '';
-    const reason =
-      attributes?.message && attributes.message !== message ? ` (${String(attributes.message)})` : '';
-    process.stderr.write(`${level}: ${where}${message}${reason}\n`);
+    process.stderr.write(`${logLine(level, message, attributes)}\n`);
   };
   return {
     info: options.verbose ? line('info') : () => {},
     warn: line('warning'),
     error: options.verbose ? line('error') : () => {},
   };
+}
+
+/** `level: cluster: message (detail) key=value …`: every attribute, strings as they are. */
+export function logLine(level: string, message: string, attributes: Record<string, unknown> = {}): string {
+  const { cluster, message: detail, ...rest } = attributes;
+  const where = cluster ? `${String(cluster)}: ` : '';
+  const reason = detail && detail !== message ? ` (${String(detail)})` : '';
+  const extra = Object.entries(rest)
+    .filter(([, value]) => value !== undefined && value !== '')
+    .map(([key, value]) => ` ${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`)
+    .join('');
+  return `${level}: ${where}${message}${reason}${extra}`;
 }
 
 /** A ledger row with how it stands now. */
@@ -176,8 +232,14 @@ function failureText(target: LedgerTarget): string {
   return `  failed ${target.consecutiveFailures} ${runs} in a row: ${target.lastFailureClass ?? 'unknown'}`;
 }
 
-/** The ledger as text: a line per kind, then per cluster a line per target. */
-export function ledgerText(view: LedgerView): string {
+/**
+ * The ledger as text: a line per kind, then per cluster a line per target. With `registered`, a cluster
+ * no longer in the registration file is marked: its rows stay in the table until removed.
+ */
+export function ledgerText(
+  view: LedgerView,
+  registered?: { readonly file: string; readonly clusters: readonly string[] },
+): string {
   const failed = view.targets.filter((t) => t.failed).length;
   const expired = view.targets.filter((t) => t.expired).length;
   const expiring = view.credentials.filter((c) => c.expiring).length;
@@ -199,7 +261,8 @@ export function ledgerText(view: LedgerView): string {
     a.localeCompare(b),
   );
   for (const cluster of clusters) {
-    lines.push(`${cluster}:`);
+    const gone = registered && !registered.clusters.includes(cluster) ? ` (not in ${registered.file})` : '';
+    lines.push(`${cluster}:${gone}`);
     const credential = credentials.get(cluster);
     if (credential) lines.push(credentialText(credential));
     for (const target of byCluster.get(cluster) ?? []) pushTarget(lines, target);

@@ -14,17 +14,12 @@
  * - adopt (cluster opt-in): when the update was refused, server-side apply with force, taking over every
  *   field, unless the Secret is another installation's.
  */
-import {
-  ApiException,
-  type CoreV1Api,
-  PatchStrategy,
-  setHeaderOptions,
-  type V1Secret,
-} from '@kubernetes/client-node';
+import { type CoreV1Api, PatchStrategy, setHeaderOptions, type V1Secret } from '@kubernetes/client-node';
 import { quote } from '../config/schema.ts';
 import { MissingObjectError, OwnershipConflictError } from '../errors.ts';
 import type { SecretManifest } from '../kinds/kind.ts';
 import { isOwnedBy, LABELS, MANAGER, type Owner } from '../kinds/metadata.ts';
+import { isApiStatus } from '../report/classify.ts';
 import { referencesPullSecret, removePullSecretReference } from './service-accounts.ts';
 
 export type WriteAction = 'created' | 'updated' | 'adopted';
@@ -58,7 +53,8 @@ function ownedUpdatePatch(manifest: SecretManifest, tests: object[]): object[] {
   ];
 }
 
-const isStatus = (error: unknown, code: number) => error instanceof ApiException && error.code === code;
+// A 404 counts only as the apiserver's (a Status body): a web page's 404 is not "no such Secret".
+const isStatus = isApiStatus;
 
 /** The manifest with the installation label: every object cred-courier writes says whose it is. */
 function labelled(manifest: SecretManifest, owner: Owner): SecretManifest {

@@ -3,7 +3,7 @@
  * the distinct mint scopes they need — each scope minted once however many clusters share it.
  */
 import type { ClusterSpec, Config } from '../config/types.ts';
-import { CredCourierError } from '../errors.ts';
+import { UsageError } from '../errors.ts';
 import { type AnyKind, KINDS } from '../kinds/index.ts';
 import { KIND_IDS, type KindId, type KindTarget } from '../kinds/kind.ts';
 
@@ -44,7 +44,7 @@ export function planRun(config: Config, options: PlanOptions = {}): RunPlan {
   const known = new Set(config.clusters.map((c) => c.name));
   const unknown = (options.clusters ?? []).filter((name) => !known.has(name));
   if (unknown.length > 0) {
-    throw new CredCourierError(
+    throw new UsageError(
       `${config.file}: no cluster named ${unknown.join(', ')} (known: ${[...known].join(', ')})`,
     );
   }

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { KubeConfig } from '@kubernetes/client-node';
-import { CredCourierError } from '../errors.ts';
+import { UsageError } from '../errors.ts';
 
 export interface AdminAccess {
   readonly kubeConfig: KubeConfig;
@@ -18,7 +18,7 @@ export interface AdminAccess {
 
 /**
  * Loads `file` and selects `context` (default: its current context).
- * @throws CredCourierError naming the file and context, never their contents.
+ * @throws UsageError naming the file and context, never their contents.
  */
 export function loadAdminKubeconfig(file: string, context?: string): AdminAccess {
   const kubeConfig = new KubeConfig();
@@ -26,14 +26,14 @@ export function loadAdminKubeconfig(file: string, context?: string): AdminAccess
     kubeConfig.loadFromFile(file);
   } catch (error) {
     const code = (error as { code?: unknown }).code;
-    throw new CredCourierError(
+    throw new UsageError(
       `admin kubeconfig ${file}: cannot be read (${typeof code === 'string' ? code : 'not a kubeconfig'})`,
       { cause: error },
     );
   }
   if (context) {
     if (!kubeConfig.getContextObject(context)) {
-      throw new CredCourierError(
+      throw new UsageError(
         `admin kubeconfig ${file}: no context ${JSON.stringify(context)} (contexts: ${kubeConfig.contexts.map((c) => c.name).join(', ')})`,
       );
     }
@@ -42,14 +42,14 @@ export function loadAdminKubeconfig(file: string, context?: string): AdminAccess
   const current = kubeConfig.getCurrentContext();
   const cluster = kubeConfig.getCurrentCluster();
   if (!current || !cluster) {
-    throw new CredCourierError(`admin kubeconfig ${file}: no current context with a cluster; pass --context`);
+    throw new UsageError(`admin kubeconfig ${file}: no current context with a cluster; pass --context`);
   }
   let caData = cluster.caData;
   if (!caData && cluster.caFile) {
     try {
       caData = readFileSync(cluster.caFile).toString('base64');
     } catch (error) {
-      throw new CredCourierError(`admin kubeconfig ${file}: cannot read the CA file ${cluster.caFile}`, {
+      throw new UsageError(`admin kubeconfig ${file}: cannot read the CA file ${cluster.caFile}`, {
         cause: error,
       });
     }

@@ -85,15 +85,7 @@ export async function checkClusters(options: CheckOptions): Promise<CheckReport>
         try {
           const text = await options.kubeconfigs.get(cluster.name, cluster.kubeconfigSecret);
           const proxy = await clusterProxy(cluster, options.kubeconfigs, redactor);
-          access = storedAccess(
-            cluster,
-            settings,
-            text,
-            redactor,
-            signal,
-            undefined,
-            proxy,
-          );
+          access = storedAccess(cluster, settings, text, redactor, signal, undefined, proxy);
         } catch (error) {
           const item: CheckItem = {
             check: 'kubeconfig',

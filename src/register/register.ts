@@ -30,7 +30,7 @@ import { clusterProxy } from '../aws/proxy-credentials.ts';
 import { clusterFields, type EditAction, upsertCluster } from '../config/edit.ts';
 import { parseConfig } from '../config/load.ts';
 import type { ClusterSpec, Config } from '../config/types.ts';
-import { CredCourierError, KubeconfigError } from '../errors.ts';
+import { CredCourierError, KubeconfigError, UsageError } from '../errors.ts';
 import { LABELS, MANAGER } from '../kinds/metadata.ts';
 import { createKubeApis, type KubeApis } from '../kube/apis.ts';
 import { type ApplyAction, applyObject, describeObject, isUnservedKind } from '../kube/apply.ts';
@@ -130,10 +130,9 @@ export async function readConfigText(file: string): Promise<string> {
     return await readFile(file, 'utf8');
   } catch (error) {
     if ((error as { code?: string }).code === 'ENOENT') return '';
-    throw new CredCourierError(
-      `${file}: cannot read (${String((error as { code?: string }).code ?? error)})`,
-      { cause: error },
-    );
+    throw new UsageError(`${file}: cannot read (${String((error as { code?: string }).code ?? error)})`, {
+      cause: error,
+    });
   }
 }
 
@@ -158,7 +157,7 @@ export function entryFields(
 ): Record<string, unknown> {
   const existing = clusterFields(text, cluster, file);
   if (!existing && (!entry.namespaces || entry.namespaces.length === 0)) {
-    throw new CredCourierError(
+    throw new UsageError(
       `cluster ${cluster} is not in ${file}: give --namespaces (and --ecr-registry unless defaults.ecr provides registries) to add it`,
     );
   }
@@ -226,7 +225,7 @@ function requireExactNamespaces(
     ...planned.namespaces.names.filter((n) => /[*?]/.test(n)).map((n) => `glob ${n}`),
     ...(planned.namespaces.selector === undefined ? [] : [`selector ${planned.namespaces.selector}`]),
   ].join(', ');
-  throw new CredCourierError(
+  throw new UsageError(
     `register ${options.cluster}: --without-secret-guard is allowed only for a cluster whose namespaces are exact names; ${options.cluster} selects namespaces by ${how}, so without the guard its identity could create Secrets in every namespace, kube-system included. Name the namespaces exactly, or register it on Kubernetes 1.30+ with the guard`,
   );
 }

@@ -1,16 +1,16 @@
 /** Picking the clusters a command works on, by name, from the registration file. */
 import type { ClusterSpec, Config } from '../config/types.ts';
-import { CredCourierError } from '../errors.ts';
+import { UsageError } from '../errors.ts';
 
 /**
  * The clusters named (all when none are), in file order.
- * @throws CredCourierError naming every unknown cluster.
+ * @throws UsageError naming every unknown cluster.
  */
 export function selectClusters(config: Config, names: readonly string[] = []): ClusterSpec[] {
   const known = new Set(config.clusters.map((c) => c.name));
   const unknown = names.filter((name) => !known.has(name));
   if (unknown.length > 0) {
-    throw new CredCourierError(
+    throw new UsageError(
       `${config.file}: no cluster named ${unknown.join(', ')} (known: ${[...known].join(', ')})`,
     );
   }

@@ -4,7 +4,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { stringify } from 'yaml';
-import { CredCourierError } from '../errors.ts';
+import { UsageError } from '../errors.ts';
 
 /** The user name inside stored kubeconfigs. */
 export const KUBECONFIG_USER = 'cred-courier';
@@ -24,12 +24,12 @@ const UNIT_SECONDS: Readonly<Record<string, number>> = { d: 86400, h: 3600, m: 6
 
 /**
  * Seconds in a duration such as `8760h`, `90d`, `1h30m` (units d, h, m, s; Go's form plus days).
- * @throws CredCourierError for anything else, or less than the apiserver's 10-minute minimum.
+ * @throws UsageError for anything else, or less than the apiserver's 10-minute minimum.
  */
 export function parseLifetime(text: string): number {
   const trimmed = text.trim();
   if (!/^(\d+[dhms])+$/.test(trimmed)) {
-    throw new CredCourierError(
+    throw new UsageError(
       `token lifetime ${JSON.stringify(text)}: expected a duration such as 8760h, 90d or 1h30m`,
     );
   }
@@ -38,7 +38,7 @@ export function parseLifetime(text: string): number {
     seconds += Number(amount) * (UNIT_SECONDS[unit ?? 's'] ?? 1);
   }
   if (seconds < MIN_TOKEN_SECONDS) {
-    throw new CredCourierError(`token lifetime ${text}: the apiserver's minimum is 10m`);
+    throw new UsageError(`token lifetime ${text}: the apiserver's minimum is 10m`);
   }
   return seconds;
 }

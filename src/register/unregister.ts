@@ -28,7 +28,7 @@ import {
 import { clusterFields, type EditAction, removeCluster } from '../config/edit.ts';
 import { parseConfig } from '../config/load.ts';
 import type { ClusterSpec, Settings } from '../config/types.ts';
-import { CredCourierError } from '../errors.ts';
+import { CredCourierError, UsageError } from '../errors.ts';
 import type { KindId } from '../kinds/kind.ts';
 import { LABELS, MANAGER, type Owner } from '../kinds/metadata.ts';
 import { createKubeApis, type KubeApis } from '../kube/apis.ts';
@@ -97,7 +97,8 @@ export interface UnregisterReport {
     readonly secretName: string;
     readonly action: 'removed' | 'absent' | 'would-remove' | 'failed';
   }[];
-  readonly inventory: 'deleted' | 'emptied' | 'absent' | 'not-owned' | 'would-delete' | 'failed';
+  /** `unknown`: never read (no working kubeconfig), so what it lists, and would be deleted, is unknown. */
+  readonly inventory: 'deleted' | 'emptied' | 'absent' | 'not-owned' | 'would-delete' | 'failed' | 'unknown';
   readonly rbac: readonly {
     readonly object: string;
     readonly action: 'deleted' | 'absent' | 'foreign' | 'kept' | 'would-delete' | 'failed';
@@ -114,7 +115,7 @@ export interface UnregisterReport {
 export async function unregisterCluster(options: UnregisterOptions): Promise<UnregisterReport> {
   const redactor = options.redactor ?? new Redactor();
   if (!options.keepRbac && !options.admin) {
-    throw new CredCourierError(
+    throw new UsageError(
       'removing the RBAC needs the admin kubeconfig (--kubeconfig FILE); or pass --keep-rbac to leave it (and the control namespace) in place',
     );
   }
@@ -159,10 +160,12 @@ export async function unregisterCluster(options: UnregisterOptions): Promise<Unr
   let clusterFailure: Failure | undefined;
   try {
     const text = await options.kubeconfigs.get(spec.name, spec.kubeconfigSecret);
-    worker = storedAccess(spec, settings, text, redactor, undefined, (method, path) =>
+    const delivery = storedAccess(spec, settings, text, redactor, undefined, (method, path) =>
       options.onKubeRequest?.('delivery', method, path),
     ).apis;
-    inventory = await readInventory(worker.core, settings.controlNamespace, managedNames(spec));
+    inventory = await readInventory(delivery.core, settings.controlNamespace, managedNames(spec));
+    // Only a kubeconfig that answered is worked with: one that did not leaves the cluster unread.
+    worker = delivery;
   } catch (error) {
     if (admin) {
       warnings.push(
@@ -170,7 +173,12 @@ export async function unregisterCluster(options: UnregisterOptions): Promise<Unr
       );
       worker = admin;
       inventory = await readInventory(admin.core, settings.controlNamespace, managedNames(spec)).catch(
-        () => undefined,
+        (inventoryError: unknown) => {
+          warnings.push(
+            `the inventory could not be read with the admin kubeconfig either (${failureOf(inventoryError).message}): Secrets known only from it are not listed`,
+          );
+          return undefined;
+        },
       );
     } else {
       clusterFailure = failureOf(error);
@@ -183,7 +191,13 @@ export async function unregisterCluster(options: UnregisterOptions): Promise<Unr
   const owner: Owner = { cluster: spec.name, installation: settings.controlNamespace };
   const secrets: UnregisterReport['secrets'][number][] = [];
   const serviceAccounts: UnregisterReport['serviceAccounts'][number][] = [];
-  let inventoryAction: UnregisterReport['inventory'] = 'absent';
+  // Only state that was read is reported: without a working kubeconfig nothing on the cluster was.
+  let inventoryAction: UnregisterReport['inventory'] = worker ? 'absent' : 'unknown';
+  if (!worker && options.dryRun) {
+    warnings.push(
+      'nothing on the cluster could be read (no working stored kubeconfig and no --kubeconfig): its inventory, and so what unregister would delete there, is unknown',
+    );
+  }
   if (worker) {
     try {
       await removeSecrets(worker);

@@ -46,6 +46,43 @@ export const FAILURE_CLASSES = {
 
 export type FailureClass = keyof typeof FAILURE_CLASSES;
 
+/** What to do about each class: shown after failures in the CLI's text output and in notifications. */
+export const FAILURE_ADVICE: Readonly<Record<FailureClass, string>> = {
+  refused:
+    'check the server URL and port in the kubeconfig (`cred-courier check CLUSTER`), and that the API server is running and reachable from where cred-courier runs; if the cluster was decommissioned, remove it from the registration file',
+  dns: "check the server's host name in the kubeconfig; a private name resolves only inside its network",
+  tls: 'store a kubeconfig whose certificate-authority-data is the CA that signed the server certificate (`cred-courier register CLUSTER --kubeconfig FILE --rotate`), and check the server name matches the certificate',
+  timeout:
+    'check that the server is reachable from where cred-courier runs (firewall, authorised networks, egress IPs); raise settings.requestTimeoutSeconds only for a slow but reachable server',
+  network:
+    'the message names the cause: a reset or closed connection usually passes on the next run; a port fetch refuses (bad port) needs the API served on another port; if it persists, check proxies and firewalls between here and the server',
+  unauthorized:
+    'store a fresh credential: `cred-courier register CLUSTER --kubeconfig ADMIN --rotate`, then `cred-courier check CLUSTER`',
+  forbidden:
+    'apply the RBAC delivery needs: `cred-courier rbac CLUSTER | kubectl apply -f -` (or `register CLUSTER`), then `cred-courier check CLUSTER`',
+  'not-found':
+    "create the namespace or ServiceAccount the file names exactly, or fix the name; a server that is not a Kubernetes apiserver also answers 404: check the kubeconfig's server URL",
+  conflict:
+    "a Secret of that name exists and is not cred-courier's: rename secretName, delete the other Secret, or set adoptExistingSecrets: true to take it over",
+  throttled: 'usually passes on the next run; lower settings.requestConcurrency if it persists',
+  server: "the apiserver failed: check the cluster's control plane; the next run retries",
+  redirect: "point the kubeconfig's server at the API server itself, not at something that redirects",
+  'proxy-unreachable':
+    "check the cluster's proxy.url in the registration file and that the proxy runs and accepts connections from where cred-courier runs",
+  'proxy-auth':
+    'fix the credentials in the secret named by proxy.credentialsSecret (JSON {"username", "password"}), or the proxy\'s user list',
+  'proxy-denied': "allow CONNECT to the apiserver's host and port in the proxy's rules (ACL)",
+  'proxy-tunnel':
+    "check that the proxy reaches the apiserver (its DNS, routes and firewall) and the proxy's log",
+  kubeconfig:
+    'check that the kubeconfig secret exists in the region and account it is read from and that the reader may read it (`cred-courier check CLUSTER`); register the cluster again if it is missing or malformed',
+  mint: 'check the role ARN, its trust policy (it must trust the identity cred-courier runs as) and the region; the message names what AWS refused',
+  config: 'fix the registration file where the message points; `cred-courier validate` lists every problem',
+  deadline:
+    'raise the Lambda timeout or settings.clusterDeadlineSeconds, or raise settings.concurrency; the clusters that finished are delivered',
+  unknown: "read the log for this cluster's full message (run with -v); the other clusters were not affected",
+};
+
 /** Classes worth retrying within a run: the next attempt may succeed without anyone changing anything. */
 const TRANSIENT: ReadonlySet<FailureClass> = new Set([
   'timeout',
@@ -127,6 +164,8 @@ export function classify(error: unknown): FailureClass {
       return 'network';
     }
   }
+  // fetch failed before or while connecting and said no socket code (e.g. a port fetch refuses).
+  if (causes(error).some(isFetchFailure)) return 'network';
   return 'unknown';
 }
 
@@ -163,6 +202,8 @@ function fullDescription(error: unknown): { own: string; foreign: string } {
   for (const item of causes(error)) {
     // The project's own errors say what happened in its terms (a foreign Secret, a missing namespace);
     // the HTTP error under them would only say what the apiserver answered.
+    // A cluster's report already names the cluster and the class: the bare detail, not the prefix again.
+    if (item instanceof KubeconfigError) return { own: item.detail, foreign: '' };
     if (item instanceof CredCourierError) return { own: item.message, foreign: '' };
     if (item instanceof ApiException) {
       let reason = '';
@@ -172,11 +213,52 @@ function fullDescription(error: unknown): { own: string; foreign: string } {
       } catch {
         // 401s come without a JSON body
       }
+      // An apiserver answers every API path it does not serve with a Status object; anything else
+      // answering 404 is not one (a wrong host or port, a web server, a load balancer's default page).
+      if (item.code === 404 && !isStatusBody(item.body))
+        return {
+          own: "HTTP 404 from a server that is not a Kubernetes apiserver (its answer is not a Kubernetes Status): check the kubeconfig's server URL",
+          foreign: '',
+        };
       return { own: `HTTP ${item.code}`, foreign: reason };
     }
     const code = (item as { code?: unknown }).code;
     if (item instanceof Error && typeof code === 'string')
       return { own: '', foreign: `${code}: ${item.message}` };
   }
-  return { own: '', foreign: error instanceof Error ? error.message : String(error) };
+  return { own: '', foreign: chainMessage(error) };
+}
+
+/** Every message of the chain (`fetch failed: bad port`): fetch's own message alone says nothing. */
+function chainMessage(error: unknown): string {
+  const messages = causes(error).map((item) => (item instanceof Error ? item.message : String(item)));
+  const text = [...new Set(messages.filter(Boolean))].join(': ');
+  return text.endsWith('fetch failed: bad port')
+    ? `${text} (fetch never connects to this port, one of the browsers' blocked ports: serve the API on another port)`
+    : text;
+}
+
+/**
+ * Whether the chain is fetch's own failure (`TypeError: fetch failed`, which client-node may prefix
+ * with its own words) around an uncoded cause.
+ */
+function isFetchFailure(item: unknown): boolean {
+  return item instanceof TypeError && /\bfetch failed$/.test(item.message);
+}
+
+/**
+ * Whether an error is the apiserver's answer `code`: for 404, only with a Kubernetes Status body, so a
+ * server that is not an apiserver (a web page's 404) is never read as "the object does not exist".
+ */
+export function isApiStatus(error: unknown, code: number): boolean {
+  if (!(error instanceof ApiException) || error.code !== code) return false;
+  return code !== 404 || isStatusBody(error.body);
+}
+
+function isStatusBody(body: unknown): boolean {
+  try {
+    return (JSON.parse(String(body)) as { kind?: string }).kind === 'Status';
+  } catch {
+    return false;
+  }
 }

@@ -9,7 +9,7 @@
  */
 import type { KindId } from '../kinds/kind.ts';
 import type { RunResult } from '../run/types.ts';
-import { FAILURE_CLASSES, type FailureClass } from './classify.ts';
+import { FAILURE_ADVICE, FAILURE_CLASSES, type FailureClass } from './classify.ts';
 import {
   type CredentialRow,
   credentialAdvice,
@@ -98,40 +98,6 @@ export function credentialTransition(
     advice: credentialAdvice(after),
   };
 }
-
-/** What to do about a failure class, for a person reading a notification. */
-export const FAILURE_ADVICE: Readonly<Record<FailureClass, string>> = {
-  refused:
-    'check the cluster is up and its server address in the stored kubeconfig; if it was decommissioned, remove it from the registration file',
-  dns: 'check the server name in the stored kubeconfig resolves; if the cluster was decommissioned, remove it from the registration file',
-  tls: "the server's certificate changed or expired: register the cluster again with its current CA (npx cred-courier register)",
-  timeout: 'check the cluster and the network path to it; raise requestTimeoutSeconds if it is only slow',
-  network: 'check the network path to the cluster (proxies, firewalls)',
-  unauthorized:
-    'the stored credential was refused: npx cred-courier check, then npx cred-courier register <cluster> --kubeconfig <admin kubeconfig> --rotate',
-  forbidden:
-    "a permission is missing: npx cred-courier check <cluster>, and apply npx cred-courier rbac's output",
-  'not-found': 'a namespace or ServiceAccount is missing: create it or remove it from the registration file',
-  conflict:
-    'a Secret of that name is not owned by cred-courier: rename the target or remove the foreign Secret',
-  throttled: 'the apiserver is throttling: lower concurrency, or ask its operators',
-  server: "the apiserver is failing: check the cluster's control plane",
-  redirect:
-    'the server address answers with a redirect: store the real apiserver address (npx cred-courier register)',
-  'proxy-unreachable':
-    "check the cluster's proxy.url in the registration file and that the proxy runs and accepts connections from the function",
-  'proxy-auth':
-    'fix the credentials in the secret named by proxy.credentialsSecret (JSON {"username", "password"}), or the proxy\'s user list',
-  'proxy-denied': "allow CONNECT to the apiserver's host and port in the proxy's rules (ACL)",
-  'proxy-tunnel':
-    "check that the proxy reaches the apiserver (its DNS, routes and firewall) and the proxy's log",
-  kubeconfig:
-    'the stored kubeconfig is missing, unreadable or refused: npx cred-courier check <cluster>, then register it again',
-  mint: "AWS refused to mint: check the role's trust policy and permissions (deploy/README.md)",
-  config: 'fix the registration file (npx cred-courier validate)',
-  deadline: 'the run ran out of time: raise the timeout or concurrency, or look for slow clusters',
-  unknown: "read the function's log for this cluster",
-};
 
 /** One message for the alarm topic. */
 export interface Notification {

@@ -7,6 +7,7 @@
 import pLimit from 'p-limit';
 import type { AwsClients } from '../aws/clients.ts';
 import type { KubeconfigSource } from '../aws/kubeconfig-store.ts';
+import { awsNeedsOf } from '../aws/preflight.ts';
 import type { Config } from '../config/types.ts';
 import type { KindId, Minted } from '../kinds/kind.ts';
 import { planRun } from '../plan/plan.ts';
@@ -50,6 +51,8 @@ export async function runDelivery(options: RunOptions): Promise<RunResult> {
     ...(options.clusters ? { clusters: options.clusters } : {}),
     ...(options.kinds ? { kinds: options.kinds } : {}),
   });
+  // No region or credentials is one root cause: said once (AwsSetupError), before any mint or cluster.
+  await options.aws.preflight?.(awsNeedsOf(plan.clusters.map((c) => c.cluster)));
   const deadlineMs = options.deadline
     ? options.deadline.getTime() - DEADLINE_RESERVE_MS
     : Number.POSITIVE_INFINITY;

@@ -1058,8 +1058,9 @@ describe.skipIf(!rig)(
           failure?.failureClass === kase.expected ? '' : `class ${failure?.failureClass}`,
           cliFailure?.failureClass === kase.expected ? '' : `CLI class ${cliFailure?.failureClass}`,
           logged ? '' : 'no error line with the class',
-          kase.expected === 'kubeconfig' && !failure?.message.includes(`cluster ${name}: kubeconfig: `)
-            ? 'message names no cluster'
+          // The result is the cluster's and its class is kubeconfig: the message says neither again.
+          kase.expected === 'kubeconfig' && failure?.message.includes(`cluster ${name}: kubeconfig: `)
+            ? 'message repeats the cluster and class'
             : '',
           kase.field && !kase.field.test(failure?.message ?? '')
             ? `message ${JSON.stringify(failure?.message)}`
@@ -1147,7 +1148,7 @@ describe.skipIf(!rig)(
         intro: [
           `${cases.length} malformed kubeconfigs, each stored in moto's Secrets Manager for a cluster of its own, delivered to in one run ` +
             '(`runDelivery`) beside a healthy cluster, then by `cred-courier run -o json` in a child process. Refused forms must fail with ' +
-            '`kubeconfig` and a message naming the cluster and the field; where the kubeconfig is well-formed but the server or the identity ' +
+            '`kubeconfig` and a message naming the field, in the result of the cluster (which the message does not repeat); where the kubeconfig is well-formed but the server or the identity ' +
             "does not accept it, the honest class is the server's answer (`tls`, `unauthorized`).",
         ],
         tables: [

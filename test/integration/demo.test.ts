@@ -34,7 +34,7 @@ describe.skipIf(!rig)(`npm run demo${rig ? '' : ` (skipped: ${skipReason})`}`, (
       ['check', 0],
     ]);
     expect(result.ok).toBe(true);
-    expect(output).toMatch(/ok: 2\/2 clusters, 4 Secrets delivered, 0 failed/);
+    expect(output).toMatch(/ok: 2 of 2 clusters ok, 0 failed; Secrets: 4 delivered, 0 failed/);
     for (const line of [
       /✓ ok +ecr demo-app\/ecr-pull .*\[default:referenced\]/,
       /✓ ok +ecr demo-web\/ecr-pull/,

@@ -807,7 +807,10 @@ describe.skipIf(!rig)(`guard or nothing on the rig${rig ? '' : ` (skipped: ${ski
     // Assess
     expect(registered.code).toBe(0);
     expect(registered.stdout).toContain('REGISTERED WITHOUT THE SECRET GUARD');
-    expect(registered.stdout).toMatch(/ok, WITHOUT THE SECRET GUARD\n?$/);
+    // The verdict closes the report; where it was stored and what to deploy follow it.
+    expect(registered.stdout).toMatch(
+      /ok, WITHOUT THE SECRET GUARD\n {2}stored in {3}\S+ \(region [a-z0-9-]+[^)]*\)\n/,
+    );
     expect(written).toContain('secretGuard: false');
     expect(tokenOf(stored)).not.toBe('');
     expect(check.code).toBe(0);

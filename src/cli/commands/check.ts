@@ -8,12 +8,23 @@
  */
 import type { Command } from 'commander';
 import { functionNameOf, invokeFunction } from '../../aws/function-invoker.ts';
-import { loadConfig } from '../../config/load.ts';
-import { CredCourierError } from '../../errors.ts';
+import { UsageError } from '../../errors.ts';
 import { type CheckReport, checkClusters, parseCheckReport } from '../../register/check.ts';
-import { EXIT, mark, print, type SharedOptions, storedKubeconfigs, withSharedOptions } from './common.ts';
+import {
+  type AwsOptions,
+  type ClusterReadOptions,
+  clusterReadInputs,
+  EXIT,
+  EXIT_CODES_HELP,
+  mark,
+  namedClusters,
+  print,
+  withAwsOptions,
+  withClusterOption,
+  withSharedOptions,
+} from './common.ts';
 
-interface CheckCliOptions extends SharedOptions {
+interface CheckCliOptions extends ClusterReadOptions {
   readonly remote: boolean;
   readonly stage?: string;
   readonly function?: string;
@@ -31,9 +42,15 @@ export function checkText(report: CheckReport): string {
 }
 
 /** The deployed function's check report: its event names the clusters (all when none). */
-export async function remoteCheck(functionName: string, clusters: readonly string[]): Promise<CheckReport> {
+export async function remoteCheck(
+  functionName: string,
+  clusters: readonly string[],
+  aws: AwsOptions = {},
+): Promise<CheckReport> {
   const payload = await invokeFunction({
     functionName,
+    ...(aws.region ? { region: aws.region } : {}),
+    ...(aws.profile ? { profile: aws.profile } : {}),
     event: { check: clusters.length > 0 ? { clusters } : {} },
   });
   return parseCheckReport(payload, `function ${functionName}`);
@@ -42,23 +59,26 @@ export async function remoteCheck(functionName: string, clusters: readonly strin
 function remoteFunction(options: CheckCliOptions): string | undefined {
   if (!options.remote) {
     if (options.stage || options.function)
-      throw new CredCourierError(
-        '--stage and --function go with --remote (check from the deployed function)',
-      );
+      throw new UsageError('--stage and --function go with --remote (check from the deployed function)');
     return undefined;
   }
   if (options.function) return options.function;
   if (options.stage) return functionNameOf(options.stage);
-  throw new CredCourierError(
+  throw new UsageError(
     '--remote needs --stage <stage> (the function cred-courier-<stage>-distribute) or --function <name>',
   );
 }
 
 export function addCheckCommand(program: Command): void {
-  withSharedOptions(
-    program.command('check'),
-    'accepted for symmetry; check never writes (its probe is a server-side dry run)',
+  withClusterOption(
+    withAwsOptions(
+      withSharedOptions(
+        program.command('check'),
+        'accepted for symmetry; check never writes (its probe is a server-side dry run)',
+      ),
+    ),
   )
+    .addHelpText('after', EXIT_CODES_HELP)
     .argument('[clusters...]', 'cluster names (default: all)')
     .description(
       'check each stored kubeconfig: reachability, TLS, identity, token expiry, every permission delivery needs, the secret guard',
@@ -75,27 +95,20 @@ export function addCheckCommand(program: Command): void {
     .option('--function <name>', 'with --remote: the function name or ARN, when not the stage default')
     .addHelpText(
       'after',
-      '\nThe region and credentials of --remote are the AWS defaults (AWS_REGION, AWS_PROFILE).\n' +
+      '\nWith --remote, --region and --profile choose where the function is invoked (default: the AWS defaults).\n' +
         '\nExamples:\n  $ cred-courier check\n  $ cred-courier check gke-prod -o json\n' +
-        '  $ AWS_REGION=eu-west-1 cred-courier check --remote --stage prod\n' +
-        '\nExit codes: 0 every check ok; 1 some check is not ok; 2 bad input, or the function could not be invoked.',
+        '  $ cred-courier check --remote --stage prod --region eu-west-1\n',
     )
-    .action(async (clusters: string[], options: CheckCliOptions) => {
+    .action(async (names: string[], options: CheckCliOptions) => {
       const functionName = remoteFunction(options);
       let report: CheckReport;
       if (functionName) {
         process.stderr.write(
           `checking from function ${functionName} (its network, its stored kubeconfigs)\n`,
         );
-        report = await remoteCheck(functionName, clusters);
+        report = await remoteCheck(functionName, namedClusters(names, options), options);
       } else {
-        const config = await loadConfig(options.config);
-        report = await checkClusters({
-          config,
-          clusters,
-          kubeconfigs: storedKubeconfigs(),
-          serverWarnings: true,
-        });
+        report = await checkClusters({ ...(await clusterReadInputs(names, options)), serverWarnings: true });
       }
       print(options.output, report, () => checkText(report));
       process.exitCode = report.ok ? EXIT.ok : EXIT.failed;

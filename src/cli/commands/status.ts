@@ -4,23 +4,24 @@
  * expired, missing, not cred-courier's, unreadable or unreferenced.
  */
 import type { Command } from 'commander';
-import { loadConfig } from '../../config/load.ts';
 import { clusterStatus, isProblem, type StatusReport } from '../../register/status.ts';
+import { clusterFailureText } from '../output.ts';
 import {
+  type ClusterReadOptions,
+  clusterReadInputs,
   EXIT,
+  EXIT_CODES_HELP,
   formatSeconds,
   print,
-  type SharedOptions,
-  storedKubeconfigs,
+  withAwsOptions,
+  withClusterOption,
   withSharedOptions,
 } from './common.ts';
 
 export function statusText(report: StatusReport): string {
   const lines: string[] = [];
   for (const cluster of report.clusters) {
-    const failure = cluster.failure
-      ? ` unreachable: ${cluster.failure.failureClass}: ${cluster.failure.message}`
-      : '';
+    const failure = cluster.failure ? clusterFailureText(cluster.failure) : '';
     lines.push(`${cluster.cluster}:${failure}`);
     const credential = cluster.credential;
     if (credential) {
@@ -57,14 +58,16 @@ export function statusText(report: StatusReport): string {
 }
 
 export function addStatusCommand(program: Command): void {
-  withSharedOptions(program.command('status'), 'accepted for symmetry; status only reads')
+  withClusterOption(
+    withAwsOptions(withSharedOptions(program.command('status'), 'accepted for symmetry; status only reads')),
+  )
     .argument('[clusters...]', 'cluster names (default: all)')
     .description(
       "show each delivered Secret's kind, expiry and ServiceAccount references, per cluster and namespace",
     )
-    .action(async (clusters: string[], options: SharedOptions) => {
-      const config = await loadConfig(options.config);
-      const report = await clusterStatus({ config, clusters, kubeconfigs: storedKubeconfigs() });
+    .addHelpText('after', EXIT_CODES_HELP)
+    .action(async (names: string[], options: ClusterReadOptions) => {
+      const report = await clusterStatus(await clusterReadInputs(names, options));
       print(options.output, report, () => statusText(report));
       process.exitCode = report.ok ? EXIT.ok : EXIT.failed;
     });

@@ -74,7 +74,8 @@ describe('Function: classify', () => {
     ['ERR_SSL_WRONG_VERSION_NUMBER', 'tls'],
     ['ETIMEDOUT', 'timeout'],
     ['UND_ERR_CONNECT_TIMEOUT', 'timeout'],
-    ['EWHATEVER', 'unknown'],
+    // A fetch-level failure whatever its socket code: its cause is kept, never `unknown`.
+    ['EWHATEVER', 'network'],
   ])('classifies fetch failed caused by %s as %s', (code, expected) => {
     // Prepare
     const error = fetchFailure(code);
@@ -397,8 +398,9 @@ describe('Function: describeFailure', () => {
     // Act
     const description = describeFailure(error);
 
-    // Assess
-    expect(description).toBe('cluster gke-prod: kubeconfig: users[].user.exec is not supported');
+    // Assess: the cluster's report already names the cluster and the class, so no prefix again.
+    expect(description).toBe('users[].user.exec is not supported');
+    expect(error.message).toBe('cluster gke-prod: kubeconfig: users[].user.exec is not supported');
   });
 
   it('describes a non-error by its text', () => {
@@ -493,6 +495,6 @@ describe('Function: describeFailure', () => {
     const description = describeFailure(error);
 
     // Assess
-    expect(description).toBe('cluster a: kubeconfig: line one\nline two');
+    expect(description).toBe('line one\nline two');
   });
 });

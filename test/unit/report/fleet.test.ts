@@ -12,6 +12,7 @@ import {
   VALIDITY_THRESHOLDS_SECONDS,
 } from '../../../src/report/fleet.ts';
 import type { ClusterResult, Failure, RunResult, SecretOutcome } from '../../../src/run/types.ts';
+import { runResultOf } from '../../support/run-result.ts';
 
 const NOW = new Date('2030-01-01T12:00:00.000Z');
 const HOUR = 3_600_000;
@@ -63,22 +64,7 @@ function cluster(name: string, parts: Partial<ClusterResult> = {}): ClusterResul
 }
 
 function run(clusters: ClusterResult[], kinds: KindId[] = ['ecr']): RunResult {
-  return {
-    ok: clusters.every((c) => c.ok),
-    startedAt: NOW.toISOString(),
-    durationMs: 100,
-    kinds,
-    mints: [],
-    clusters,
-    summary: {
-      clusters: clusters.length,
-      clustersFailed: clusters.filter((c) => !c.ok).length,
-      secretsDelivered: 0,
-      secretsFailed: 0,
-      secretsPruned: 0,
-      mintCalls: 1,
-    },
-  };
+  return runResultOf(clusters, { kinds, at: NOW, durationMs: 100, mintCalls: 1 });
 }
 
 const byTarget = (rows: readonly LedgerRow[]) => new Map(rows.map((r) => [r.target, r]));

@@ -2,6 +2,7 @@
  * Transitions (pure): from the ledger as it was and a run's result, what is notified — once per
  * transition, grouped per cluster — and which runs could not work at all.
  */
+
 import { describe, expect, it } from 'vitest';
 import type { KindId } from '../../../src/kinds/kind.ts';
 import {
@@ -26,6 +27,7 @@ import type {
   MintOutcome,
   RunResult,
 } from '../../../src/run/types.ts';
+import { runResultOf } from '../../support/run-result.ts';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -71,22 +73,7 @@ function broken(cluster: string, failure: Failure = UNAUTHORIZED): ClusterResult
 }
 
 function run(clusters: ClusterResult[], now: Date, mints: MintOutcome[] = []): RunResult {
-  return {
-    ok: clusters.every((c) => c.ok),
-    startedAt: now.toISOString(),
-    durationMs: 1,
-    kinds: ['ecr'],
-    mints,
-    clusters,
-    summary: {
-      clusters: clusters.length,
-      clustersFailed: clusters.filter((c) => !c.ok).length,
-      secretsDelivered: 0,
-      secretsFailed: 0,
-      secretsPruned: 0,
-      mintCalls: mints.length,
-    },
-  };
+  return runResultOf(clusters, { mints, at: now, durationMs: 1 });
 }
 
 /** A pure stand-in for the stored ledger: merge, collect the transitions of the rows written, apply. */
