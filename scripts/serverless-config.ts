@@ -18,22 +18,15 @@ import { isAbsolute, relative, resolve } from 'node:path';
 import { loadConfig } from '../src/config/load.ts';
 import type { Config } from '../src/config/types.ts';
 import { CredCourierError } from '../src/errors.ts';
-import { ECR_PULL_ACTIONS } from '../src/kinds/ecr/policy.ts';
+import { type Cfn, type IamStatement, sub } from '../src/kinds/iam.ts';
 import type { KindId } from '../src/kinds/kind.ts';
+import { kindsIam } from '../src/kinds/packaging.ts';
 import { CREDENTIAL_EXPIRY_WARNING_SECONDS, VALIDITY_THRESHOLDS_SECONDS } from '../src/report/fleet.ts';
 import { METRIC_NAMES, METRICS_NAMESPACE, METRICS_SERVICE } from '../src/report/metrics.ts';
 
-/** A CloudFormation value: literals, lists, mappings and intrinsic functions. */
-export type Cfn = string | number | boolean | readonly Cfn[] | { readonly [key: string]: Cfn };
-type Resources = Record<string, { readonly Type: string; readonly Properties: Record<string, Cfn> }>;
+export type { Cfn, IamStatement } from '../src/kinds/iam.ts';
 
-export interface IamStatement {
-  readonly Sid: string;
-  readonly Effect: 'Allow';
-  readonly Action: readonly string[];
-  readonly Resource: Cfn;
-  readonly Condition?: Cfn;
-}
+type Resources = Record<string, { readonly Type: string; readonly Properties: Record<string, Cfn> }>;
 
 /** Thrown when a param given to `sls package` is invalid or disagrees with the registration file. */
 export class PackagingError extends CredCourierError {
@@ -216,8 +209,6 @@ export function scheduleProblem(config: Config, inputs: PackagingInputs): string
 // IAM
 // ---------------------------------------------------------------------------------------------------
 
-const sub = (text: string): Cfn => ({ 'Fn::Sub': text });
-
 /** By JSON text, code unit by code unit: the same order on every machine, whatever its locale. */
 function byText(a: Cfn, b: Cfn): number {
   const [x, y] = [JSON.stringify(a), JSON.stringify(b)];
@@ -249,49 +240,24 @@ export function secretResource(reference: string): Cfn {
 
 /**
  * The function role's statements, from the file alone:
+ * - each kind's own statements (src/kinds/<kind>/iam.ts; e.g. ECR tokens minted as the function itself);
  * - kubeconfig secrets it names: `secretsmanager:GetSecretValue`; and, to renew their tokens
  *   (src/run/renew.ts), `secretsmanager:DescribeSecret` (the ownership tags) and `PutSecretValue`;
- * - roles it names (ECR registries and S3 grants): `sts:AssumeRole`;
+ * - roles the kinds name: `sts:AssumeRole`, and `sts:TagSession` only on roles assumed with session tags;
  * - the delivery ledger: Scan, GetItem, PutItem and DeleteItem (the only commands src/aws/ledger.ts
  *   sends: conditional single-item writes), on its table;
  * - the alarm topic: `sns:Publish` on it (transition notifications, src/aws/notifier.ts), and the topic
- *   key's GenerateDataKey and Decrypt only through SNS in the stack's region (SNS encrypts with it);
- * - only when some registry has no `roleArn` (its token is minted as the function itself):
- *   `ecr:GetAuthorizationToken` (no resource-level permissions exist, hence `*`) and the pull actions on
- *   that registry's repositories, since such a token can pull exactly what the function's role can.
+ *   key's GenerateDataKey and Decrypt only through SNS in the stack's region (SNS encrypts with it).
  * CloudWatch Logs statements come from the framework; metrics go through logs (EMF), so no
  * `cloudwatch:PutMetricData`; `sqs:SendMessage` for the on-failure destination is added by the framework.
  */
 export function functionRoleStatements(config: Config): IamStatement[] {
-  const registries = config.clusters.flatMap((cluster) => cluster.ecr?.registries ?? []);
-  const ownIdentity = registries.filter((registry) => registry.roleArn === undefined);
-  const roles = distinct([
-    ...registries.flatMap((registry) => (registry.roleArn ? [registry.roleArn] : [])),
-    ...config.clusters.flatMap((cluster) => cluster.s3.map((grant) => grant.roleArn)),
-  ]);
+  const kinds = kindsIam(config);
+  const roles = distinct(kinds.flatMap((kind) => kind.roles));
+  const taggedRoles = distinct(kinds.flatMap((kind) => kind.taggedRoles));
   const secrets = distinct(config.clusters.map((cluster) => secretResource(cluster.kubeconfigSecret)));
 
-  const statements: IamStatement[] = [];
-  if (ownIdentity.length > 0) {
-    statements.push({
-      Sid: 'MintEcrTokensAsTheFunction',
-      Effect: 'Allow',
-      Action: ['ecr:GetAuthorizationToken'],
-      Resource: '*',
-    });
-    statements.push({
-      Sid: 'PullWithTheFunctionsOwnTokens',
-      Effect: 'Allow',
-      Action: [...ECR_PULL_ACTIONS],
-      Resource: distinct(
-        ownIdentity.map((registry) =>
-          sub(
-            `arn:\${AWS::Partition}:ecr:${registry.region}:${registry.accountId ?? `\${AWS::AccountId}`}:repository/*`,
-          ),
-        ),
-      ),
-    });
-  }
+  const statements: IamStatement[] = kinds.flatMap((kind) => kind.statements);
   statements.push({
     Sid: 'ReadKubeconfigs',
     Effect: 'Allow',
@@ -311,6 +277,14 @@ export function functionRoleStatements(config: Config): IamStatement[] {
       Effect: 'Allow',
       Action: ['sts:AssumeRole'],
       Resource: roles,
+    });
+  }
+  if (taggedRoles.length > 0) {
+    statements.push({
+      Sid: 'TagMintingSessions',
+      Effect: 'Allow',
+      Action: ['sts:TagSession'],
+      Resource: taggedRoles,
     });
   }
   statements.push({
