@@ -20,7 +20,7 @@ import type { Config } from '../src/config/types.ts';
 import { CredCourierError } from '../src/errors.ts';
 import { type Cfn, type IamStatement, sub } from '../src/kinds/iam.ts';
 import type { KindId } from '../src/kinds/kind.ts';
-import { kindsIam } from '../src/kinds/packaging.ts';
+import { KIND_SCHEDULES, KIND_TITLES, kindsIam, kindsInUse } from '../src/kinds/packaging.ts';
 import { CREDENTIAL_EXPIRY_WARNING_SECONDS, VALIDITY_THRESHOLDS_SECONDS } from '../src/report/fleet.ts';
 import { METRIC_NAMES, METRICS_NAMESPACE, METRICS_SERVICE } from '../src/report/metrics.ts';
 
@@ -99,7 +99,8 @@ export interface Schedule {
 
 export interface PackagingFragments {
   readonly iamStatements: readonly IamStatement[];
-  readonly schedules: Readonly<Record<KindId, Schedule>>;
+  /** The ECR schedule and the sessions schedule (named `s3`; it delivers every role-session kind). */
+  readonly schedules: Readonly<Record<'ecr' | 's3', Schedule>>;
   readonly resources: { readonly Resources: Resources; readonly Outputs: Record<string, Cfn> };
 }
 
@@ -361,14 +362,6 @@ function rate(count: number, unit: 'minute' | 'hour'): string {
   return `rate(${count} ${unit}${count === 1 ? '' : 's'})`;
 }
 
-/** Kinds some cluster of the file uses. */
-export function kindsInUse(config: Config): KindId[] {
-  const kinds: KindId[] = [];
-  if (config.clusters.some((cluster) => cluster.ecr !== undefined)) kinds.push('ecr');
-  if (config.clusters.some((cluster) => cluster.s3.length > 0)) kinds.push('s3');
-  return kinds;
-}
-
 /** The saved query's name, and the words the alarm descriptions use to point at it. */
 const QUERY_NAME_SUFFIX = 'cluster-failures-last-24h';
 
@@ -400,8 +393,6 @@ export function validityPeriodSeconds(intervalSeconds: number, timeoutSeconds: n
   const slack = timeoutSeconds + INGESTION_SLACK_SECONDS;
   return Math.ceil((intervalSeconds + slack) / 60) * 60;
 }
-
-const KIND_TITLES: Record<KindId, string> = { ecr: 'ECR pull secrets', s3: 'S3 sessions' };
 
 function validityAlarm(kind: KindId, intervalSeconds: number, inputs: PackagingInputs) {
   const threshold = VALIDITY_THRESHOLDS_SECONDS[kind];
@@ -754,10 +745,9 @@ export function fragmentsFor(config: Config, inputs: PackagingInputs): Packaging
   const problem = scheduleProblem(config, inputs);
   if (problem !== undefined) throw new PackagingError(problem);
   const kinds = kindsInUse(config);
-  const intervals: Record<KindId, number> = {
-    ecr: inputs.ecrScheduleHours * 3600,
-    s3: inputs.s3ScheduleMinutes * 60,
-  };
+  const scheduleSeconds = { ecr: inputs.ecrScheduleHours * 3600, s3: inputs.s3ScheduleMinutes * 60 };
+  const intervalOf = (kind: KindId): number => scheduleSeconds[KIND_SCHEDULES[kind]];
+  const scheduleInUse = (schedule: 'ecr' | 's3') => kinds.some((kind) => KIND_SCHEDULES[kind] === schedule);
 
   const resources: Resources = {
     DurationAlarm: durationAlarm(inputs),
@@ -778,14 +768,14 @@ export function fragmentsFor(config: Config, inputs: PackagingInputs): Packaging
     },
   };
   for (const kind of kinds) {
-    const prefix = kind === 'ecr' ? 'Ecr' : 'S3';
-    resources[`${prefix}ValidityLowAlarm`] = validityAlarm(kind, intervals[kind], inputs);
-    resources[`${prefix}TargetsFailingAlarm`] = failingAlarm(kind, intervals[kind], inputs);
+    const prefix = `${kind.charAt(0).toUpperCase()}${kind.slice(1)}`;
+    resources[`${prefix}ValidityLowAlarm`] = validityAlarm(kind, intervalOf(kind), inputs);
+    resources[`${prefix}TargetsFailingAlarm`] = failingAlarm(kind, intervalOf(kind), inputs);
   }
   if (kinds.length > 0) {
     // The longest interval in use: every window holds a run that reported the credentials.
     resources.ClusterCredentialExpiringAlarm = credentialExpiryAlarm(
-      Math.max(...kinds.map((kind) => intervals[kind])),
+      Math.max(...kinds.map(intervalOf)),
       inputs,
     );
   }
@@ -808,8 +798,8 @@ export function fragmentsFor(config: Config, inputs: PackagingInputs): Packaging
   return {
     iamStatements: functionRoleStatements(config),
     schedules: {
-      ecr: { rate: rate(inputs.ecrScheduleHours, 'hour'), enabled: kinds.includes('ecr') },
-      s3: { rate: rate(inputs.s3ScheduleMinutes, 'minute'), enabled: kinds.includes('s3') },
+      ecr: { rate: rate(inputs.ecrScheduleHours, 'hour'), enabled: scheduleInUse('ecr') },
+      s3: { rate: rate(inputs.s3ScheduleMinutes, 'minute'), enabled: scheduleInUse('s3') },
     },
     resources: {
       Resources: resources,
