@@ -24,7 +24,13 @@ import {
   type PutSecretValueCommandOutput,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import { type AssumeRoleCommand, type AssumeRoleCommandOutput, STSClient } from '@aws-sdk/client-sts';
+import {
+  type AssumeRoleCommand,
+  type AssumeRoleCommandOutput,
+  type GetCallerIdentityCommand,
+  type GetCallerIdentityCommandOutput,
+  STSClient,
+} from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity } from '@smithy/types';
 
 export interface EcrApi {
@@ -32,6 +38,10 @@ export interface EcrApi {
 }
 export interface StsApi {
   send(command: AssumeRoleCommand): Promise<AssumeRoleCommandOutput>;
+}
+/** The probe of a fresh role session: GetCallerIdentity is always allowed and names the session. */
+export interface CallerIdentityApi {
+  send(command: GetCallerIdentityCommand): Promise<GetCallerIdentityCommandOutput>;
 }
 /** Reading kubeconfigs; renewing one (src/run/renew.ts) also describes it and puts a version. */
 export interface SecretsApi {
@@ -50,6 +60,8 @@ export interface AwsClients {
   /** ECR in a region, as the default identity or as the session credentials given. */
   ecr(region: string, credentials?: AwsCredentialIdentity): EcrApi;
   sts(region: string): StsApi;
+  /** STS as the session credentials given, for the probe only. */
+  callerIdentity(region: string, credentials: AwsCredentialIdentity): CallerIdentityApi;
   /** S3 as the session credentials given (always a fresh session: never the default identity). */
   s3(region: string, credentials: AwsCredentialIdentity): S3Api;
   secretsManager(): SecretsApi;
@@ -68,6 +80,7 @@ export function defaultAwsClients(): AwsClients {
         ? new ECRClient({ region, credentials })
         : reuse(`ecr:${region}`, () => new ECRClient({ region })),
     sts: (region) => reuse(`sts:${region}`, () => new STSClient({ region })),
+    callerIdentity: (region, credentials) => new STSClient({ region, credentials }),
     // A custom endpoint (a local S3 such as moto) has no per-bucket DNS names: address buckets by path.
     s3: (region, credentials) =>
       new S3Client({

@@ -39,5 +39,6 @@ export function kindSecrets(cluster: KindSpecs): KindSecret[] {
         ]
       : []),
     ...sessionSecrets('s3', cluster.s3),
+    ...sessionSecrets('aws', cluster.aws ?? []),
   ];
 }

@@ -112,6 +112,9 @@ function awsClientsStub(answer: { authorizationData?: AuthorizationData[]; ecrEr
     s3() {
       throw new Error('the ECR kind has no use for S3');
     },
+    callerIdentity() {
+      throw new Error('the ECR kind never probes with GetCallerIdentity');
+    },
     secretsManager() {
       throw new Error('the ECR kind has no use for Secrets Manager');
     },

@@ -140,6 +140,9 @@ async function mintedSessionPolicy(request: EcrRequest): Promise<{ assumed: Assu
         ],
       }),
     }),
+    callerIdentity: () => {
+      throw new Error('ECR never probes with GetCallerIdentity');
+    },
     sts: () => ({
       send: async (command) => {
         assumed.push(command.input);

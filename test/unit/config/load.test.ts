@@ -330,7 +330,7 @@ describe('Function: parseConfig', () => {
       // Assess
       expect(issues).toEqual([
         'setings (line 1): unknown key (expected one of: settings, defaults, clusters)',
-        'clusters[0].ecrr (line 7): unknown key (expected one of: name, kubeconfigSecret, namespaces, ecr, s3, allowInsecureSkipTlsVerify, trustSystemRoots, adoptExistingSecrets, secretGuard)',
+        'clusters[0].ecrr (line 7): unknown key (expected one of: name, kubeconfigSecret, namespaces, ecr, s3, aws, allowInsecureSkipTlsVerify, trustSystemRoots, adoptExistingSecrets, secretGuard)',
       ]);
     });
 
