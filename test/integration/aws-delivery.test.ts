@@ -7,18 +7,21 @@
  * moto does not enforce session policies: what a session may do is proven by the IAM oracle
  * (src/kinds/aws/oracle.test.ts); here the sessions are real STS sessions of moto, used by boto3.
  */
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { CreateTableCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { Config } from '../../src/config/types.ts';
-import type { AwsGrant } from '../../src/kinds/aws/types.ts';
 import { kubeRequest } from '../rig/kube-http.ts';
-import { capturedRun, configOf, type RegisteredCluster, registerCluster } from './fixtures.ts';
+import {
+  capturedRun,
+  configOf,
+  type RegisteredCluster,
+  registerCluster,
+  withSessionDuration,
+} from './fixtures.ts';
+import { startPythonConsumer } from './python-consumer.ts';
 import { rig, skipReason, theRig, uniqueName, useRigAws } from './rig-context.ts';
 
 const ACCOUNT = '123456789012';
@@ -178,7 +181,7 @@ clusters:
     };
     // Sessions about to expire, inside boto3's refresh window: a valid config with the grants' duration
     // shortened to STS's minimum, which validation (rightly) refuses for the schedule.
-    await capturedRun(shortened(configOf(yaml(mounts)), 900), { kinds: ['aws'] });
+    await capturedRun(withSessionDuration(configOf(yaml(mounts)), 900), { kinds: ['aws'] });
     const firstKeys = await project();
     const consumer = startConsumer(mounts, table, queueUrl);
 
@@ -223,17 +226,6 @@ clusters:
   });
 });
 
-/** The config with every AWS grant's duration replaced (to make sessions that are about to expire). */
-function shortened(config: Config, durationSeconds: number): Config {
-  return {
-    ...config,
-    clusters: config.clusters.map((c) => ({
-      ...c,
-      aws: (c.aws ?? []).map((g): AwsGrant => ({ ...g, durationSeconds })),
-    })),
-  };
-}
-
 /**
  * One boto3 session per mounted volume, each reading only that volume's `config` file (whose
  * credential_process reads the mounted JSON); the clients live as long as the process.
@@ -274,23 +266,9 @@ function startConsumer(mounts: { orders: string; events: string }, table: string
   // Only the profiles' credential_process may supply credentials.
   for (const name of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE'])
     delete env[name];
-  const child: ChildProcessWithoutNullStreams = spawn(
-    theRig().python,
-    ['-c', CONSUMER, join(mounts.orders, 'config'), join(mounts.events, 'config'), table, queueUrl],
-    { env },
+  return startPythonConsumer(
+    CONSUMER,
+    [join(mounts.orders, 'config'), join(mounts.events, 'config'), table, queueUrl],
+    env,
   );
-  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  return {
-    async call(line: string): Promise<Record<string, unknown>> {
-      child.stdin.write(`${line}\n`);
-      const next = await lines.next();
-      if (next.done) throw new Error(`consumer exited: ${stderr}`);
-      return JSON.parse(next.value) as Record<string, unknown>;
-    },
-    stop: () => child.kill(),
-  };
 }

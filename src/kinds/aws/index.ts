@@ -16,7 +16,8 @@ import {
   type SessionKeys,
   scoped,
 } from '../session/mint.ts';
-import { renderSessionSecret } from '../session/render.ts';
+import { renderGrantSecret } from '../session/render.ts';
+import { grantTargets } from '../session/targets.ts';
 import { plaintextProblem } from './policy-document.ts';
 import type { AwsGrant } from './types.ts';
 
@@ -27,13 +28,7 @@ export interface AwsRequest {
 }
 
 function targets(cluster: ClusterSpec): KindTarget<AwsRequest>[] {
-  return (cluster.aws ?? []).map((grant) => ({
-    kind: 'aws',
-    secretName: grant.secretName,
-    ...(grant.namespaces ? { namespaces: grant.namespaces } : {}),
-    requests: [{ cluster: cluster.name, grant }],
-    serviceAccounts: [],
-  }));
+  return grantTargets('aws', cluster.name, cluster.aws ?? []);
 }
 
 /** Sessions depend on the role, how it is assumed, the region, the duration and the scope: nothing else. */
@@ -104,26 +99,8 @@ async function probe(
   deps.info('AWS session probed', { cluster, grant: grant.secretName, sessionArn: arn ?? 'unknown' });
 }
 
-function render({
-  cluster,
-  target,
-  namespace,
-  credentials,
-  issuedAt,
-}: RenderInput<AwsRequest, SessionCredential>): SecretManifest {
-  const minted = credentials[0];
-  const grant = target.requests[0]?.grant;
-  if (!minted || !grant) throw new MintError(`AWS grant ${target.secretName}: nothing minted to render`);
-  return renderSessionSecret({
-    cluster,
-    kind: 'aws',
-    secretName: target.secretName,
-    namespace,
-    minted,
-    issuedAt,
-    mountPath: grant.mountPath,
-    annotations: {},
-  });
+function render(input: RenderInput<AwsRequest, SessionCredential>): SecretManifest {
+  return renderGrantSecret(input, 'aws', 'AWS', () => ({}));
 }
 
 export const awsKind: CredentialKind<AwsRequest, SessionCredential> = {

@@ -16,7 +16,8 @@ import {
   type SessionKeys,
   scoped,
 } from '../session/mint.ts';
-import { renderSessionSecret, SESSION_SECRET_KEYS } from '../session/render.ts';
+import { renderGrantSecret, SESSION_SECRET_KEYS } from '../session/render.ts';
+import { grantTargets } from '../session/targets.ts';
 import { s3SessionPolicy } from './policy.ts';
 import type { S3Grant } from './types.ts';
 
@@ -32,13 +33,7 @@ export type S3Credential = SessionCredential;
 export const S3_SECRET_KEYS = SESSION_SECRET_KEYS;
 
 function targets(cluster: ClusterSpec): KindTarget<S3Request>[] {
-  return cluster.s3.map((grant) => ({
-    kind: 's3',
-    secretName: grant.secretName,
-    ...(grant.namespaces ? { namespaces: grant.namespaces } : {}),
-    requests: [{ cluster: cluster.name, grant }],
-    serviceAccounts: [],
-  }));
+  return grantTargets('s3', cluster.name, cluster.s3);
 }
 
 /** Sessions depend on the role, the region, the duration and what the policy allows: nothing else. */
@@ -110,28 +105,10 @@ async function probe(grant: S3Grant, credentials: SessionKeys, deps: MintDeps, w
 const PROBE_KEY = '.cred-courier-probe';
 const PROBE_UPLOAD_ID = 'cred-courier-probe-no-such-upload';
 
-function render({
-  cluster,
-  target,
-  namespace,
-  credentials,
-  issuedAt,
-}: RenderInput<S3Request, S3Credential>): SecretManifest {
-  const minted = credentials[0];
-  const grant = target.requests[0]?.grant;
-  if (!minted || !grant) throw new MintError(`S3 grant ${target.secretName}: nothing minted to render`);
-  return renderSessionSecret({
-    cluster,
-    kind: 's3',
-    secretName: target.secretName,
-    namespace,
-    minted,
-    issuedAt,
-    mountPath: grant.mountPath,
-    annotations: {
-      [ANNOTATIONS.s3Scope]: grant.buckets.map((b) => `${b.bucket}/${b.prefix ?? ''}:${b.access}`).join(','),
-    },
-  });
+function render(input: RenderInput<S3Request, S3Credential>): SecretManifest {
+  return renderGrantSecret(input, 's3', 'S3', (grant) => ({
+    [ANNOTATIONS.s3Scope]: grant.buckets.map((b) => `${b.bucket}/${b.prefix ?? ''}:${b.access}`).join(','),
+  }));
 }
 
 export const s3Kind: CredentialKind<S3Request, S3Credential> = { id: 's3', targets, scopeKey, mint, render };

@@ -4,8 +4,10 @@
  * `credential_process` reads the mounted JSON, so SDKs refresh from the volume without a restart.
  */
 import type { ClusterSpec } from '../../config/types.ts';
-import type { KindId, Minted, SecretManifest } from '../kind.ts';
+import { MintError } from '../../errors.ts';
+import type { KindId, Minted, RenderInput, SecretManifest } from '../kind.ts';
 import { ownershipLabels, validityAnnotations } from '../metadata.ts';
+import type { SessionGrant } from './config.ts';
 import type { SessionCredential } from './mint.ts';
 
 /** File names inside the Secret (and so inside the mounted volume). */
@@ -83,4 +85,35 @@ export function renderSessionSecret(input: SessionSecretInput): SecretManifest {
       Object.entries(files).map(([key, value]) => [key, Buffer.from(value).toString('base64')]),
     ),
   };
+}
+
+/**
+ * The Secret of a grant's target (one grant, one session): the kind's `render`. `label` names the kind
+ * in messages (`S3`); `annotations` are the kind's own.
+ */
+export function renderGrantSecret<Grant extends SessionGrant>(
+  {
+    cluster,
+    target,
+    namespace,
+    credentials,
+    issuedAt,
+  }: RenderInput<{ readonly grant: Grant }, SessionCredential>,
+  kind: KindId,
+  label: string,
+  annotations: (grant: Grant) => Readonly<Record<string, string>>,
+): SecretManifest {
+  const minted = credentials[0];
+  const grant = target.requests[0]?.grant;
+  if (!minted || !grant) throw new MintError(`${label} grant ${target.secretName}: nothing minted to render`);
+  return renderSessionSecret({
+    cluster,
+    kind,
+    secretName: target.secretName,
+    namespace,
+    minted,
+    issuedAt,
+    mountPath: grant.mountPath,
+    annotations: annotations(grant),
+  });
 }
