@@ -6,7 +6,11 @@
  */
 import { runSimulation } from '@cloud-copilot/iam-simulate';
 import { describe, expect, it } from 'vitest';
-import { functionRoleStatements } from '../../../scripts/serverless-config.ts';
+import {
+  fragmentsFor,
+  functionRoleStatements,
+  type PackagingInputs,
+} from '../../../scripts/serverless-config.ts';
 import { parseConfig } from '../../config/load.ts';
 import { KIND_SCHEDULES, kindsInUse } from '../packaging.ts';
 
@@ -103,5 +107,26 @@ describe('aws kind: the function role at package time', () => {
     // Assess
     expect(kinds).toEqual(['aws']);
     expect(KIND_SCHEDULES.aws).toBe(KIND_SCHEDULES.s3);
+  });
+
+  it('has its validity and failing-targets alarms, and turns the sessions schedule on, when only AWS grants exist', () => {
+    // Prepare
+    const inputs: PackagingInputs = {
+      configFile: 'clusters.yaml',
+      ecrScheduleHours: 4,
+      s3ScheduleMinutes: 15,
+      timeoutSeconds: 300,
+      perClusterAlarms: false,
+    };
+
+    // Act
+    const fragments = fragmentsFor(parseConfig(CONFIG, 'clusters.yaml'), inputs);
+
+    // Assess
+    const alarms = Object.keys(fragments.resources.Resources).filter((id) => id.endsWith('Alarm'));
+    expect(alarms).toEqual(expect.arrayContaining(['AwsValidityLowAlarm', 'AwsTargetsFailingAlarm']));
+    expect(alarms).not.toContain('S3ValidityLowAlarm');
+    expect(fragments.schedules.s3.enabled).toBe(true);
+    expect(fragments.schedules.ecr.enabled).toBe(false);
   });
 });
