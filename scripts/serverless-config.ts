@@ -18,8 +18,9 @@ import { isAbsolute, relative, resolve } from 'node:path';
 import { loadConfigWithWarnings } from '../src/config/load.ts';
 import type { Config } from '../src/config/types.ts';
 import { CredCourierError } from '../src/errors.ts';
-import { ECR_PULL_ACTIONS } from '../src/kinds/ecr/policy.ts';
+import { type Cfn, type IamStatement, sub } from '../src/kinds/iam.ts';
 import type { KindId } from '../src/kinds/kind.ts';
+import { KIND_SCHEDULES, KIND_TITLES, kindsIam, kindsInUse } from '../src/kinds/packaging.ts';
 import { CREDENTIAL_EXPIRY_WARNING_SECONDS, VALIDITY_THRESHOLDS_SECONDS } from '../src/report/fleet.ts';
 import { METRIC_NAMES, METRICS_NAMESPACE, METRICS_SERVICE } from '../src/report/metrics.ts';
 import {
@@ -29,18 +30,9 @@ import {
   type RawNetworkInputs,
 } from './network.ts';
 
-/** A CloudFormation value: literals, lists, mappings and intrinsic functions. */
-export type Cfn = string | number | boolean | readonly Cfn[] | { readonly [key: string]: Cfn };
-type Resources = Record<string, { readonly Type: string; readonly Properties: Record<string, Cfn> }>;
+export type { Cfn, IamStatement } from '../src/kinds/iam.ts';
 
-export interface IamStatement {
-  readonly Sid: string;
-  /** Deny only to keep the function's own code from the network-interface calls Lambda makes for it. */
-  readonly Effect: 'Allow' | 'Deny';
-  readonly Action: readonly string[];
-  readonly Resource: Cfn;
-  readonly Condition?: Cfn;
-}
+type Resources = Record<string, { readonly Type: string; readonly Properties: Record<string, Cfn> }>;
 
 /** Thrown when a param given to `sls package` is invalid or disagrees with the registration file. */
 export class PackagingError extends CredCourierError {
@@ -111,7 +103,8 @@ export interface Schedule {
 
 export interface PackagingFragments {
   readonly iamStatements: readonly IamStatement[];
-  readonly schedules: Readonly<Record<KindId, Schedule>>;
+  /** The ECR schedule and the sessions schedule (named `s3`; it delivers every role-session kind). */
+  readonly schedules: Readonly<Record<'ecr' | 's3', Schedule>>;
   readonly resources: {
     readonly Resources: Resources;
     readonly Outputs: Record<string, Cfn>;
@@ -204,8 +197,6 @@ export function parseInputs(raw: RawInputs): PackagingInputs {
 // IAM
 // ---------------------------------------------------------------------------------------------------
 
-const sub = (text: string): Cfn => ({ 'Fn::Sub': text });
-
 /** By JSON text, code unit by code unit: the same order on every machine, whatever its locale. */
 function byText(a: Cfn, b: Cfn): number {
   const [x, y] = [JSON.stringify(a), JSON.stringify(b)];
@@ -237,27 +228,22 @@ export function secretResource(reference: string): Cfn {
 
 /**
  * The function role's statements, from the file alone:
+ * - each kind's own statements (src/kinds/<kind>/iam.ts; e.g. ECR tokens minted as the function itself);
  * - kubeconfig secrets it names: `secretsmanager:GetSecretValue`; and, to renew their tokens
  *   (src/run/renew.ts), `secretsmanager:DescribeSecret` (the ownership tags) and `PutSecretValue`;
  * - proxy credentials secrets it names (`proxy.credentialsSecret`): `secretsmanager:GetSecretValue` only;
- * - roles it names (ECR registries and S3 grants): `sts:AssumeRole`;
+ * - roles the kinds name: `sts:AssumeRole`, and `sts:TagSession` only on roles assumed with session tags;
  * - the delivery ledger: Scan, GetItem, PutItem and DeleteItem (the only commands src/aws/ledger.ts
  *   sends: conditional single-item writes), on its table;
  * - the alarm topic: `sns:Publish` on it (transition notifications, src/aws/notifier.ts), and the topic
- *   key's GenerateDataKey and Decrypt only through SNS in the stack's region (SNS encrypts with it);
- * - only when some registry has no `roleArn` (its token is minted as the function itself):
- *   `ecr:GetAuthorizationToken` (no resource-level permissions exist, hence `*`) and the pull actions on
- *   that registry's repositories, since such a token can pull exactly what the function's role can.
+ *   key's GenerateDataKey and Decrypt only through SNS in the stack's region (SNS encrypts with it).
  * CloudWatch Logs statements come from the framework; metrics go through logs (EMF), so no
  * `cloudwatch:PutMetricData`; `sqs:SendMessage` for the on-failure destination is added by the framework.
  */
 export function functionRoleStatements(config: Config): IamStatement[] {
-  const registries = config.clusters.flatMap((cluster) => cluster.ecr?.registries ?? []);
-  const ownIdentity = registries.filter((registry) => registry.roleArn === undefined);
-  const roles = distinct([
-    ...registries.flatMap((registry) => (registry.roleArn ? [registry.roleArn] : [])),
-    ...config.clusters.flatMap((cluster) => cluster.s3.map((grant) => grant.roleArn)),
-  ]);
+  const kinds = kindsIam(config);
+  const roles = distinct(kinds.flatMap((kind) => kind.roles));
+  const taggedRoles = distinct(kinds.flatMap((kind) => kind.taggedRoles));
   const secrets = distinct(config.clusters.map((cluster) => secretResource(cluster.kubeconfigSecret)));
   const proxySecrets = distinct(
     config.clusters.flatMap((cluster) =>
@@ -265,27 +251,7 @@ export function functionRoleStatements(config: Config): IamStatement[] {
     ),
   );
 
-  const statements: IamStatement[] = [];
-  if (ownIdentity.length > 0) {
-    statements.push({
-      Sid: 'MintEcrTokensAsTheFunction',
-      Effect: 'Allow',
-      Action: ['ecr:GetAuthorizationToken'],
-      Resource: '*',
-    });
-    statements.push({
-      Sid: 'PullWithTheFunctionsOwnTokens',
-      Effect: 'Allow',
-      Action: [...ECR_PULL_ACTIONS],
-      Resource: distinct(
-        ownIdentity.map((registry) =>
-          sub(
-            `arn:\${AWS::Partition}:ecr:${registry.region}:${registry.accountId ?? `\${AWS::AccountId}`}:repository/*`,
-          ),
-        ),
-      ),
-    });
-  }
+  const statements: IamStatement[] = kinds.flatMap((kind) => kind.statements);
   statements.push({
     Sid: 'ReadKubeconfigs',
     Effect: 'Allow',
@@ -314,6 +280,14 @@ export function functionRoleStatements(config: Config): IamStatement[] {
       Effect: 'Allow',
       Action: ['sts:AssumeRole'],
       Resource: roles,
+    });
+  }
+  if (taggedRoles.length > 0) {
+    statements.push({
+      Sid: 'TagMintingSessions',
+      Effect: 'Allow',
+      Action: ['sts:TagSession'],
+      Resource: taggedRoles,
     });
   }
   statements.push({
@@ -390,14 +364,6 @@ function rate(count: number, unit: 'minute' | 'hour'): string {
   return `rate(${count} ${unit}${count === 1 ? '' : 's'})`;
 }
 
-/** Kinds some cluster of the file uses. */
-export function kindsInUse(config: Config): KindId[] {
-  const kinds: KindId[] = [];
-  if (config.clusters.some((cluster) => cluster.ecr !== undefined)) kinds.push('ecr');
-  if (config.clusters.some((cluster) => cluster.s3.length > 0)) kinds.push('s3');
-  return kinds;
-}
-
 /** The saved query's name, and the words the alarm descriptions use to point at it. */
 const QUERY_NAME_SUFFIX = 'cluster-failures-last-24h';
 
@@ -429,8 +395,6 @@ export function validityPeriodSeconds(intervalSeconds: number, timeoutSeconds: n
   const slack = timeoutSeconds + INGESTION_SLACK_SECONDS;
   return Math.ceil((intervalSeconds + slack) / 60) * 60;
 }
-
-const KIND_TITLES: Record<KindId, string> = { ecr: 'ECR pull secrets', s3: 'S3 sessions' };
 
 function validityAlarm(kind: KindId, intervalSeconds: number, inputs: PackagingInputs) {
   const threshold = VALIDITY_THRESHOLDS_SECONDS[kind];
@@ -781,12 +745,11 @@ function dashboardBody(kinds: readonly KindId[], inputs: PackagingInputs): strin
 /** The fragments for a loaded file (pure). */
 export function fragmentsFor(config: Config, inputs: PackagingInputs): PackagingFragments {
   const kinds = kindsInUse(config);
-  // The S3 schedule runs as often as the file says: every grant's duration was checked against it.
+  // The sessions schedule runs as often as the file says: every grant's duration was checked against it.
   const s3IntervalMinutes = config.settings.s3IntervalMinutes;
-  const intervals: Record<KindId, number> = {
-    ecr: inputs.ecrScheduleHours * 3600,
-    s3: s3IntervalMinutes * 60,
-  };
+  const scheduleSeconds = { ecr: inputs.ecrScheduleHours * 3600, s3: s3IntervalMinutes * 60 };
+  const intervalOf = (kind: KindId): number => scheduleSeconds[KIND_SCHEDULES[kind]];
+  const scheduleInUse = (schedule: 'ecr' | 's3') => kinds.some((kind) => KIND_SCHEDULES[kind] === schedule);
 
   const resources: Resources = {
     DurationAlarm: durationAlarm(inputs),
@@ -807,14 +770,14 @@ export function fragmentsFor(config: Config, inputs: PackagingInputs): Packaging
     },
   };
   for (const kind of kinds) {
-    const prefix = kind === 'ecr' ? 'Ecr' : 'S3';
-    resources[`${prefix}ValidityLowAlarm`] = validityAlarm(kind, intervals[kind], inputs);
-    resources[`${prefix}TargetsFailingAlarm`] = failingAlarm(kind, intervals[kind], inputs);
+    const prefix = `${kind.charAt(0).toUpperCase()}${kind.slice(1)}`;
+    resources[`${prefix}ValidityLowAlarm`] = validityAlarm(kind, intervalOf(kind), inputs);
+    resources[`${prefix}TargetsFailingAlarm`] = failingAlarm(kind, intervalOf(kind), inputs);
   }
   if (kinds.length > 0) {
     // The longest interval in use: every window holds a run that reported the credentials.
     resources.ClusterCredentialExpiringAlarm = credentialExpiryAlarm(
-      Math.max(...kinds.map((kind) => intervals[kind])),
+      Math.max(...kinds.map(intervalOf)),
       inputs,
     );
   }
@@ -838,8 +801,8 @@ export function fragmentsFor(config: Config, inputs: PackagingInputs): Packaging
   return {
     iamStatements: [...functionRoleStatements(config), ...network.iamStatements],
     schedules: {
-      ecr: { rate: rate(inputs.ecrScheduleHours, 'hour'), enabled: kinds.includes('ecr') },
-      s3: { rate: rate(s3IntervalMinutes, 'minute'), enabled: kinds.includes('s3') },
+      ecr: { rate: rate(inputs.ecrScheduleHours, 'hour'), enabled: scheduleInUse('ecr') },
+      s3: { rate: rate(s3IntervalMinutes, 'minute'), enabled: scheduleInUse('s3') },
     },
     resources: {
       Resources: { ...resources, ...network.resources },

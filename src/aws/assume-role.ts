@@ -11,6 +11,12 @@ export interface AssumeRoleInput {
   readonly roleArn: string;
   readonly sessionName: string;
   readonly policy?: string;
+  /** Managed policies limiting the session (their union), beside or instead of `policy`. */
+  readonly policyArns?: readonly string[];
+  /** Session tags; the role's trust policy must allow `sts:TagSession`. */
+  readonly tags?: Readonly<Record<string, string>>;
+  /** The ExternalId the role's trust policy requires, if any. */
+  readonly externalId?: string;
   readonly durationSeconds: number;
 }
 
@@ -29,6 +35,11 @@ export async function assumeRole(sts: StsApi, input: AssumeRoleInput): Promise<A
         RoleSessionName: input.sessionName,
         DurationSeconds: input.durationSeconds,
         ...(input.policy ? { Policy: input.policy } : {}),
+        ...(input.policyArns?.length ? { PolicyArns: input.policyArns.map((arn) => ({ arn })) } : {}),
+        ...(input.tags && Object.keys(input.tags).length > 0
+          ? { Tags: Object.entries(input.tags).map(([Key, Value]) => ({ Key, Value })) }
+          : {}),
+        ...(input.externalId ? { ExternalId: input.externalId } : {}),
       }),
     );
   } catch (error) {

@@ -24,7 +24,13 @@ import {
   type PutSecretValueCommandOutput,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import { type AssumeRoleCommand, type AssumeRoleCommandOutput, STSClient } from '@aws-sdk/client-sts';
+import {
+  type AssumeRoleCommand,
+  type AssumeRoleCommandOutput,
+  type GetCallerIdentityCommand,
+  type GetCallerIdentityCommandOutput,
+  STSClient,
+} from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import { type AwsNeeds, checkAwsSetup } from './preflight.ts';
 
@@ -33,6 +39,10 @@ export interface EcrApi {
 }
 export interface StsApi {
   send(command: AssumeRoleCommand): Promise<AssumeRoleCommandOutput>;
+}
+/** The probe of a fresh role session: GetCallerIdentity is always allowed and names the session. */
+export interface CallerIdentityApi {
+  send(command: GetCallerIdentityCommand): Promise<GetCallerIdentityCommandOutput>;
 }
 /** Reading kubeconfigs; renewing one (src/run/renew.ts) also describes it and puts a version. */
 export interface SecretsApi {
@@ -99,6 +109,8 @@ export interface AwsClients {
   /** ECR in a region, as the default identity or as the session credentials given. */
   ecr(region: string, credentials?: AwsCredentialIdentity): EcrApi;
   sts(region: string): StsApi;
+  /** STS as the session credentials given, for the probe only. */
+  callerIdentity(region: string, credentials: AwsCredentialIdentity): CallerIdentityApi;
   /** S3 as the session credentials given (always a fresh session: never the default identity). */
   s3(region: string, credentials: AwsCredentialIdentity): S3Api;
   /** Routed by ARN: a secret named by ARN is read in the ARN's region. */
@@ -123,6 +135,8 @@ export function defaultAwsClients(target: AwsTarget = {}): AwsClients {
         ? new ECRClient({ region, credentials })
         : reuse(`ecr:${region}`, () => new ECRClient(clientSettings(target, region))),
     sts: (region) => reuse(`sts:${region}`, () => new STSClient(clientSettings(target, region))),
+    callerIdentity: (region, credentials) =>
+      new STSClient({ ...clientSettings(target, region), credentials }),
     // A custom endpoint (a local S3 such as moto) has no per-bucket DNS names: address buckets by path.
     s3: (region, credentials) =>
       new S3Client({

@@ -17,9 +17,17 @@ import {
 } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../errors.ts';
+import { fleetProblems, resolveKinds } from '../kinds/config.ts';
 import { KIND_IDS } from '../kinds/kind.ts';
-import { globToRegExp, needsNamespaceListing } from '../plan/namespaces.ts';
-import { cadenceProblem } from './cadence.ts';
+import { needsNamespaceListing } from '../plan/namespaces.ts';
+import {
+  formatPath,
+  type LocatedCluster,
+  mergeShallow,
+  type Part,
+  type Path,
+  type Problem,
+} from './problems.ts';
 import {
   type ClusterEntry,
   ClusterSchema,
@@ -27,28 +35,12 @@ import {
   DEFAULT_SETTINGS,
   type DefaultsEntry,
   DefaultsSchema,
-  normalizeKeyPrefix,
   quote,
-  type RegistryEntry,
-  ROLE_CHAINING_MAX_SECONDS,
-  S3_GRANT_DEFAULTS,
-  type S3BucketEntry,
-  type S3GrantEntry,
   SettingsSchema,
   showValue,
 } from './schema.ts';
 import { didYouMean, keysAt } from './suggest.ts';
-import type {
-  ClusterSpec,
-  Config,
-  EcrRegistry,
-  EcrSpec,
-  NamespaceSelection,
-  ProxySpec,
-  S3BucketGrant,
-  S3Grant,
-  Settings,
-} from './types.ts';
+import type { ClusterSpec, Config, NamespaceSelection, ProxySpec, Settings } from './types.ts';
 
 export { DEFAULT_SETTINGS } from './schema.ts';
 
@@ -56,9 +48,6 @@ export { DEFAULT_SETTINGS } from './schema.ts';
 const MAX_ISSUES = 50;
 /** YAML library messages can quote the source; keep them to a line. */
 const MAX_YAML_MESSAGE_CHARS = 200;
-const DEFAULT_SERVICE_ACCOUNTS: readonly string[] = ['default'];
-
-type Path = readonly (string | number)[];
 
 /** One problem, with the line it was found on so the list can be shown in file order. */
 interface Issue {
@@ -274,18 +263,6 @@ function duplicateKeyIssues(
 // ---------------------------------------------------------------------------------------------------
 // Messages
 // ---------------------------------------------------------------------------------------------------
-
-/** `clusters[2].ecr.registries[0].region`; keys that are not identifiers are quoted: `clusters[0]["a b"]`. */
-function formatPath(path: Path): string {
-  if (path.length === 0) return 'top level';
-  let text = '';
-  for (const segment of path) {
-    if (typeof segment === 'number') text += `[${segment}]`;
-    else if (/^[A-Za-z_$][\w$-]*$/.test(segment)) text += text === '' ? segment : `.${segment}`;
-    else text += `[${quote(segment)}]`;
-  }
-  return text;
-}
 
 function lineSuffix(line: number | undefined): string {
   return line === undefined ? '' : ` (line ${line})`;
@@ -534,85 +511,13 @@ function resolveClusters(data: unknown, locate: Locate): { clusters: ClusterSpec
       located.push({ index, entry: entry.data, spec: resolved.spec });
     }
   });
-  issues.push(
-    ...sharedOwnIdentityProblems(located).map((problem) => issueAt(problem.path, locate, problem.message)),
-  );
+  issues.push(...fleetProblems(located).map((problem) => issueAt(problem.path, locate, problem.message)));
   return { clusters, issues };
-}
-
-interface LocatedCluster {
-  readonly index: number;
-  readonly entry: ClusterEntry;
-  readonly spec: ClusterSpec;
-}
-
-const OWN_ACCOUNT = "the function's own account";
-
-/**
- * Registries without `roleArn` are minted as the function itself: one token per region, shared by every
- * cluster with such a registry there, and it pulls from every account the function's role may pull
- * from (the union of those registries). Clusters sharing it must list the same accounts, or one
- * cluster's pull secret would reach the other's images.
- */
-function sharedOwnIdentityProblems(clusters: readonly LocatedCluster[]): Problem[] {
-  const firstByRegion = new Map<string, { cluster: LocatedCluster; accounts: string }>();
-  const problems: Problem[] = [];
-  for (const cluster of clusters) {
-    const byRegion = new Map<string, { accounts: Set<string>; registry: number }>();
-    (cluster.spec.ecr?.registries ?? []).forEach((registry, index) => {
-      if (registry.roleArn !== undefined) return;
-      const entry = byRegion.get(registry.region) ?? { accounts: new Set<string>(), registry: index };
-      entry.accounts.add(registry.accountId ?? OWN_ACCOUNT);
-      byRegion.set(registry.region, entry);
-    });
-    for (const [region, { accounts, registry }] of byRegion) {
-      const listed = [...accounts].sort().join(', ');
-      const first = firstByRegion.get(region);
-      if (first === undefined) {
-        firstByRegion.set(region, { cluster, accounts: listed });
-        continue;
-      }
-      if (first.accounts === listed) continue;
-      const own = cluster.entry.ecr?.registries !== undefined;
-      const at = ['clusters', cluster.index, 'ecr', 'registries', registry];
-      const other = `${quote(first.cluster.spec.name)} (clusters[${first.cluster.index}])`;
-      problems.push({
-        path: own ? at : ['clusters', cluster.index, 'ecr'],
-        message:
-          `${own ? '' : `registries[${registry}] (from defaults.ecr.registries): `}cluster ${quote(cluster.spec.name)} ` +
-          `would share one ECR token minted as the function itself in ${region} (no roleArn) with cluster ${other}, ` +
-          `but they list different accounts (${quote(first.cluster.spec.name)}: ${first.accounts}; ` +
-          `${quote(cluster.spec.name)}: ${listed}), and that token pulls from every account either lists: ` +
-          'give these registries a roleArn (a pull role per tenant), or list the same accounts',
-      });
-    }
-  }
-  return problems;
-}
-
-interface Problem {
-  readonly path: Path;
-  readonly message: string;
 }
 
 interface Resolved {
   readonly spec?: ClusterSpec;
   readonly problems: readonly Problem[];
-}
-
-/** `{...base, ...over}` one level deep, ignoring keys `over` leaves undefined; lists replace, not concatenate. */
-function mergeShallow<T extends object>(base: T | undefined, over: T | undefined): T | undefined {
-  if (base === undefined) return over;
-  if (over === undefined) return base;
-  const merged: Record<string, unknown> = { ...(base as Record<string, unknown>) };
-  for (const [key, value] of Object.entries(over)) if (value !== undefined) merged[key] = value;
-  return merged as T;
-}
-
-/** Names where a merged key came from, for messages about values the cluster did not write itself. */
-function origin(section: 'namespaces' | 'ecr', key: string, cluster: ClusterEntry): string {
-  const own = cluster[section] as Record<string, unknown> | undefined;
-  return own?.[key] === undefined ? ` (from defaults.${section}.${key})` : '';
 }
 
 function resolveCluster(
@@ -622,21 +527,18 @@ function resolveCluster(
   s3IntervalMinutes: number | undefined,
 ): Resolved {
   const namespaces = resolveNamespaces(cluster, defaults, at);
-  const ecr = resolveEcr(cluster, defaults, at);
-  const s3 = resolveS3(cluster, defaults, at, namespaces.value, s3IntervalMinutes);
+  const kinds = resolveKinds({ cluster, defaults, at, namespaces: namespaces.value, s3IntervalMinutes });
   const problems = [
     ...namespaces.problems,
-    ...ecr.problems,
-    ...s3.problems,
+    ...kinds.problems,
     ...secretGuardProblems(cluster, namespaces.value, at),
   ];
-  if (namespaces.value === undefined || s3.value === undefined || problems.length > 0) return { problems };
+  if (namespaces.value === undefined || kinds.value === undefined || problems.length > 0) return { problems };
   const spec: ClusterSpec = {
     name: cluster.name,
     kubeconfigSecret: cluster.kubeconfigSecret,
     namespaces: namespaces.value,
-    ...(ecr.value === undefined ? {} : { ecr: ecr.value }),
-    s3: s3.value,
+    ...kinds.value,
     allowInsecureSkipTlsVerify:
       cluster.allowInsecureSkipTlsVerify ?? defaults?.allowInsecureSkipTlsVerify ?? false,
     trustSystemRoots: cluster.trustSystemRoots ?? defaults?.trustSystemRoots ?? false,
@@ -675,12 +577,6 @@ function secretGuardProblems(
   ];
 }
 
-interface Part<T> {
-  readonly value?: T;
-  readonly problems: readonly Problem[];
-}
-
-/** A cluster must say which namespaces it serves, by names or selector, itself or through defaults. */
 function resolveNamespaces(
   cluster: ClusterEntry,
   defaults: DefaultsEntry | undefined,
@@ -700,298 +596,4 @@ function resolveNamespaces(
     exclude: [...(merged.exclude ?? [])],
   };
   return { value, problems: [] };
-}
-
-/** `ecr` is optional (a cluster may use no ECR), but once present it must be complete after merging. */
-function resolveEcr(cluster: ClusterEntry, defaults: DefaultsEntry | undefined, at: Path): Part<EcrSpec> {
-  const merged = mergeShallow(defaults?.ecr, cluster.ecr);
-  if (merged === undefined) return { problems: [] };
-  const ecrPath = [...at, 'ecr'];
-  const problems: Problem[] = [];
-  if (merged.secretName === undefined) {
-    problems.push({
-      path: [...ecrPath, 'secretName'],
-      message: 'missing (expected the pull Secret name, set on the cluster or in defaults.ecr)',
-    });
-  }
-  if (merged.registries === undefined) {
-    problems.push({
-      path: [...ecrPath, 'registries'],
-      message: 'missing (expected at least one registry, set on the cluster or in defaults.ecr)',
-    });
-  }
-  const registries = merged.registries ?? [];
-  // Inherited duplicates are reported once, at defaults, rather than once per inheriting cluster.
-  const registriesOwner = cluster.ecr?.registries === undefined ? ['defaults', 'ecr'] : ecrPath;
-  problems.push(...duplicateRegistryProblems(registries, registriesOwner));
-  if (merged.repositories !== undefined) {
-    problems.push(...scopedRegistryProblems(registries, ecrPath, cluster));
-  }
-  if (problems.length > 0 || merged.secretName === undefined) return { problems };
-  const value: EcrSpec = {
-    secretName: merged.secretName,
-    registries: registries.map(toRegistry),
-    ...(merged.repositories === undefined ? {} : { repositories: [...merged.repositories] }),
-    serviceAccounts: [...(merged.serviceAccounts ?? DEFAULT_SERVICE_ACCOUNTS)],
-  };
-  return { value, problems };
-}
-
-function toRegistry(entry: RegistryEntry): EcrRegistry {
-  return {
-    ...(entry.accountId === undefined ? {} : { accountId: entry.accountId }),
-    region: entry.region,
-    ...(entry.roleArn === undefined ? {} : { roleArn: entry.roleArn }),
-  };
-}
-
-/** The same registry twice would mint the same token twice and write a redundant auth entry. */
-function duplicateRegistryProblems(registries: readonly RegistryEntry[], ecrPath: Path): Problem[] {
-  const seen = new Map<string, number>();
-  const problems: Problem[] = [];
-  registries.forEach((registry, index) => {
-    const key = JSON.stringify([registry.accountId ?? null, registry.region, registry.roleArn ?? null]);
-    const first = seen.get(key);
-    if (first === undefined) {
-      seen.set(key, index);
-    } else {
-      problems.push({
-        path: [...ecrPath, 'registries', index],
-        message: `duplicates registries[${first}] (same accountId, region and roleArn)`,
-      });
-    }
-  });
-  return problems;
-}
-
-/**
- * Narrowing to repositories works through a session policy on an assumed role (a session policy can
- * only narrow an assumed role), and repository ARNs need the registry's account.
- */
-function scopedRegistryProblems(
-  registries: readonly RegistryEntry[],
-  ecrPath: Path,
-  cluster: ClusterEntry,
-): Problem[] {
-  const problems: Problem[] = [];
-  registries.forEach((registry, index) => {
-    const missing = [
-      registry.roleArn === undefined ? 'roleArn' : '',
-      registry.accountId === undefined ? 'accountId' : '',
-    ]
-      .filter((key) => key !== '')
-      .join(' and ');
-    if (missing === '') return;
-    problems.push({
-      path: [...ecrPath, 'repositories'],
-      message:
-        `is set${origin('ecr', 'repositories', cluster)}, so every registry needs roleArn and accountId, but ` +
-        `${formatPath([...ecrPath, 'registries', index])}${origin('ecr', 'registries', cluster)} has no ${missing}: ` +
-        'a session policy can only narrow an assumed role, and repository ARNs need the account',
-    });
-  });
-  return problems;
-}
-
-// ---------------------------------------------------------------------------------------------------
-// S3 grants
-// ---------------------------------------------------------------------------------------------------
-
-/**
- * A cluster's own `s3` list replaces `defaults.s3`. Grants inherited from defaults are reported at
- * `defaults.s3[i]`, once; problems that depend on the cluster then name it.
- */
-function resolveS3(
-  cluster: ClusterEntry,
-  defaults: DefaultsEntry | undefined,
-  at: Path,
-  namespaces: NamespaceSelection | undefined,
-  s3IntervalMinutes: number | undefined,
-): Part<S3Grant[]> {
-  const grants = cluster.s3 ?? defaults?.s3 ?? [];
-  const owner: Path = cluster.s3 === undefined ? ['defaults', 's3'] : [...at, 's3'];
-  const problems: Problem[] = [];
-  grants.forEach((grant, index) => {
-    const grantPath = [...owner, index];
-    problems.push(...durationProblems(grant, grantPath, s3IntervalMinutes));
-    problems.push(...duplicateBucketProblems(grant.buckets, [...grantPath, 'buckets']));
-    problems.push(...duplicateGrantNamespaceProblems(grant.namespaces ?? [], [...grantPath, 'namespaces']));
-    if (namespaces !== undefined) {
-      problems.push(
-        ...grantNamespaceProblems(
-          grant.namespaces ?? [],
-          [...grantPath, 'namespaces'],
-          namespaces,
-          at,
-          cluster,
-        ),
-      );
-    }
-  });
-  problems.push(...s3SecretNameProblems(grants, owner, cluster, defaults, at));
-  if (problems.length > 0) return { problems };
-  return { value: grants.map(toS3Grant), problems };
-}
-
-function toS3Grant(entry: S3GrantEntry): S3Grant {
-  const kmsKeyArns = entry.kmsKeyArns ?? [];
-  return {
-    secretName: entry.secretName,
-    roleArn: entry.roleArn,
-    ...(entry.namespaces === undefined ? {} : { namespaces: [...entry.namespaces] }),
-    buckets: entry.buckets.map(toBucketGrant),
-    durationSeconds: entry.durationSeconds ?? S3_GRANT_DEFAULTS.durationSeconds,
-    region: entry.region,
-    ...(kmsKeyArns.length === 0 ? {} : { kmsKeyArns: [...kmsKeyArns] }),
-    mountPath: entry.mountPath ?? `${S3_GRANT_DEFAULTS.mountPathRoot}/${entry.secretName}`,
-    longSessions: entry.longSessions ?? S3_GRANT_DEFAULTS.longSessions,
-  };
-}
-
-function toBucketGrant(entry: S3BucketEntry): S3BucketGrant {
-  const prefix = normalizeKeyPrefix(entry.prefix);
-  return { bucket: entry.bucket, ...(prefix === undefined ? {} : { prefix }), access: entry.access };
-}
-
-/** The role-chaining cap, then the cadence rule against the S3 schedule interval. */
-function durationProblems(
-  grant: S3GrantEntry,
-  grantPath: Path,
-  s3IntervalMinutes: number | undefined,
-): Problem[] {
-  const path = [...grantPath, 'durationSeconds'];
-  const written = grant.durationSeconds !== undefined;
-  const duration = grant.durationSeconds ?? S3_GRANT_DEFAULTS.durationSeconds;
-  const problems: Problem[] = [];
-  if (duration > ROLE_CHAINING_MAX_SECONDS && grant.longSessions !== true) {
-    problems.push({
-      path,
-      message:
-        `expected at most ${ROLE_CHAINING_MAX_SECONDS} without longSessions: true, got number ${duration}; ` +
-        "cred-courier mints from a role session (the Lambda's role), and assuming a role from a role session is " +
-        `role chaining, which AWS caps at ${ROLE_CHAINING_MAX_SECONDS} s; set longSessions: true only if the ` +
-        'minting identity is an IAM user',
-    });
-  }
-  const cadence =
-    s3IntervalMinutes === undefined
-      ? undefined
-      : cadenceProblem(s3IntervalMinutes, duration, grant.longSessions === true);
-  if (cadence !== undefined) {
-    problems.push({ path, message: `${written ? '' : `not set, so ${duration} (the default): `}${cadence}` });
-  }
-  return problems;
-}
-
-/** The same bucket and prefix twice in one grant is a mistake (prefixes compared once normalised). */
-function duplicateBucketProblems(buckets: readonly S3BucketEntry[], bucketsPath: Path): Problem[] {
-  const seen = new Map<string, number>();
-  const problems: Problem[] = [];
-  buckets.forEach((entry, index) => {
-    const prefix = normalizeKeyPrefix(entry.prefix);
-    const key = JSON.stringify([entry.bucket, prefix ?? '']);
-    const first = seen.get(key);
-    if (first === undefined) {
-      seen.set(key, index);
-    } else {
-      const scope = prefix === undefined ? 'the whole bucket' : `prefix ${quote(prefix)}`;
-      problems.push({
-        path: [...bucketsPath, index],
-        message: `duplicates buckets[${first}] (bucket ${quote(entry.bucket)}, ${scope}; prefixes are compared after normalising them to end in '/')`,
-      });
-    }
-  });
-  return problems;
-}
-
-function duplicateGrantNamespaceProblems(names: readonly string[], namespacesPath: Path): Problem[] {
-  const problems: Problem[] = [];
-  names.forEach((name, index) => {
-    const first = names.indexOf(name);
-    if (first !== index) {
-      problems.push({
-        path: [...namespacesPath, index],
-        message: `duplicate namespace ${quote(name)}, already at namespaces[${first}]`,
-      });
-    }
-  });
-  return problems;
-}
-
-/** Shows a list of names quoted, at most a few of them. */
-function showNames(names: readonly string[]): string {
-  const shown = names.slice(0, 8).map((name) => quote(name));
-  return names.length > 8 ? `${shown.join(', ')}, …` : shown.join(', ');
-}
-
-/**
- * A grant can only deliver into namespaces its cluster selects. Exclusions are always decidable; names
- * only when the cluster selects by exact names alone (globs and selectors depend on the live cluster).
- */
-function grantNamespaceProblems(
-  names: readonly string[],
-  namespacesPath: Path,
-  selection: NamespaceSelection,
-  at: Path,
-  cluster: ClusterEntry,
-): Problem[] {
-  const onlyExact = !needsNamespaceListing(selection);
-  const problems: Problem[] = [];
-  names.forEach((name, index) => {
-    const excludedBy = selection.exclude.find((pattern) => globToRegExp(pattern).test(name));
-    if (excludedBy !== undefined) {
-      problems.push({
-        path: [...namespacesPath, index],
-        message:
-          `namespace ${quote(name)} is excluded by ${quote(excludedBy)} in ${formatPath([...at, 'namespaces', 'exclude'])}` +
-          `${origin('namespaces', 'exclude', cluster)}; a grant delivers only into namespaces its cluster selects`,
-      });
-    } else if (onlyExact && !selection.names.includes(name)) {
-      problems.push({
-        path: [...namespacesPath, index],
-        message:
-          `namespace ${quote(name)} is not selected by ${formatPath([...at, 'namespaces', 'names'])}` +
-          `${origin('namespaces', 'names', cluster)} (${showNames(selection.names)}); a grant delivers only into ` +
-          'namespaces its cluster selects',
-      });
-    }
-  });
-  return problems;
-}
-
-/**
- * Each grant writes its own Secret into the same namespaces as the others and as the ECR pull Secret,
- * so the names must all differ.
- */
-function s3SecretNameProblems(
-  grants: readonly S3GrantEntry[],
-  owner: Path,
-  cluster: ClusterEntry,
-  defaults: DefaultsEntry | undefined,
-  at: Path,
-): Problem[] {
-  const ecrSecretName = mergeShallow(defaults?.ecr, cluster.ecr)?.secretName;
-  const seen = new Map<string, number>();
-  const problems: Problem[] = [];
-  grants.forEach((grant, index) => {
-    const path = [...owner, index, 'secretName'];
-    const first = seen.get(grant.secretName);
-    if (first === undefined) {
-      seen.set(grant.secretName, index);
-    } else {
-      problems.push({
-        path,
-        message: `duplicate secretName ${quote(grant.secretName)}, already used by ${formatPath([...owner, first])}; each S3 grant writes its own Secret, so names must be unique within a cluster`,
-      });
-    }
-    if (grant.secretName === ecrSecretName) {
-      problems.push({
-        path,
-        message:
-          `${quote(grant.secretName)} is also ${formatPath([...at, 'ecr', 'secretName'])}${origin('ecr', 'secretName', cluster)}; ` +
-          "the ECR pull Secret and an S3 grant's Secret cannot share a name",
-      });
-    }
-  });
-  return problems;
 }

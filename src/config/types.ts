@@ -2,6 +2,7 @@
  * The registration file after validation and after `defaults` were applied: what the rest of the
  * pipeline reads. Everything here is readonly; the loader builds it once per run.
  */
+import type { KindSpecs } from '../kinds/config.ts';
 
 /** Which namespaces of a cluster receive credentials. */
 export interface NamespaceSelection {
@@ -13,58 +14,8 @@ export interface NamespaceSelection {
   readonly exclude: readonly string[];
 }
 
-/** One ECR registry a cluster pulls from. */
-export interface EcrRegistry {
-  /** 12-digit account of the registry; when absent, the account of the identity that mints the token. */
-  readonly accountId?: string;
-  readonly region: string;
-  /** A role to assume for minting; its own policy is the ceiling of what the token can pull. */
-  readonly roleArn?: string;
-}
-
-export interface EcrSpec {
-  /** Name of the `kubernetes.io/dockerconfigjson` Secret written into each selected namespace. */
-  readonly secretName: string;
-  readonly registries: readonly EcrRegistry[];
-  /** Repository names (`app/api`) or prefixes ending in `/*` or `*` the cluster may pull; absent: all. */
-  readonly repositories?: readonly string[];
-  /** ServiceAccounts whose `imagePullSecrets` get the Secret appended, in every selected namespace. */
-  readonly serviceAccounts: readonly string[];
-}
-
-/** What a grant lets the session do under its prefix. */
-export type S3Access = 'read' | 'write' | 'readwrite';
-
-export interface S3BucketGrant {
-  readonly bucket: string;
-  /**
-   * Key prefix, normalised to end in `/` (so `reports` never opens `reports-old/`); absent: the whole
-   * bucket. No wildcards.
-   */
-  readonly prefix?: string;
-  readonly access: S3Access;
-}
-
-/** One S3 grant: an STS session limited to some buckets and prefixes, delivered as one Opaque Secret. */
-export interface S3Grant {
-  /** Name of the Opaque Secret written into each of the grant's namespaces. */
-  readonly secretName: string;
-  /** The role assumed; its own policy is the ceiling, the session policy narrows it to the buckets. */
-  readonly roleArn: string;
-  /** Exact namespace names, a subset of the cluster's selection; absent: all of the cluster's. */
-  readonly namespaces?: readonly string[];
-  readonly buckets: readonly S3BucketGrant[];
-  /** Session lifetime, 900..3600 (role chaining caps it at 1 h) unless `longSessions` is set. */
-  readonly durationSeconds: number;
-  /** Region written to AWS_REGION and the config profile; STS is called there too. */
-  readonly region: string;
-  /** KMS keys the objects are encrypted with; kms actions are granted on these keys only. */
-  readonly kmsKeyArns?: readonly string[];
-  /** Where Pods mount the Secret as a volume; the `config` profile's credential_process reads from it. */
-  readonly mountPath: string;
-  /** Allows durationSeconds above 3600: the minting identity is an IAM user, not a role session. */
-  readonly longSessions: boolean;
-}
+export type { EcrRegistry, EcrSpec } from '../kinds/ecr/types.ts';
+export type { S3Access, S3BucketGrant, S3Grant } from '../kinds/s3/types.ts';
 
 /** A forward proxy (HTTP CONNECT) for one cluster's Kubernetes connections. */
 export interface ProxySpec {
@@ -74,15 +25,13 @@ export interface ProxySpec {
   readonly credentialsSecret?: string;
 }
 
-export interface ClusterSpec {
+/** A cluster as the pipeline reads it: the shared keys, and each kind's part (`KindSpecs`). */
+export interface ClusterSpec extends KindSpecs {
   /** DNS label, unique in the file. */
   readonly name: string;
   /** Secrets Manager name or ARN holding the cluster's kubeconfig. */
   readonly kubeconfigSecret: string;
   readonly namespaces: NamespaceSelection;
-  readonly ecr?: EcrSpec;
-  /** S3 grants; empty when the cluster receives no S3 credentials. */
-  readonly s3: readonly S3Grant[];
   /** Allows a kubeconfig with `insecure-skip-tls-verify`; warned about on every run. */
   readonly allowInsecureSkipTlsVerify: boolean;
   /**

@@ -1,4 +1,5 @@
 /** Every credential kind, by id. A new kind is a folder beside `ecr/` and one line here. */
+import { awsKind } from './aws/index.ts';
 import { ecrKind } from './ecr/index.ts';
 import type { CredentialKind, KindId } from './kind.ts';
 import { s3Kind } from './s3/index.ts';
@@ -10,4 +11,5 @@ export type AnyKind = CredentialKind<any, any>;
 export const KINDS: Readonly<Record<KindId, AnyKind>> = {
   ecr: ecrKind,
   s3: s3Kind,
+  aws: awsKind,
 };

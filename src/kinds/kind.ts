@@ -2,7 +2,7 @@ import type { AwsClients } from '../aws/clients.ts';
 import type { ClusterSpec } from '../config/types.ts';
 
 /** The credential kinds cred-courier knows. Adding one means a folder under `src/kinds/` and a line here. */
-export const KIND_IDS = ['ecr', 's3'] as const;
+export const KIND_IDS = ['ecr', 's3', 'aws'] as const;
 export type KindId = (typeof KIND_IDS)[number];
 
 /** A Kubernetes Secret as cred-courier writes it. `data` values are base64. */

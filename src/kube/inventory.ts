@@ -5,9 +5,10 @@
  */
 import { ApiException, type CoreV1Api, type V1ConfigMap } from '@kubernetes/client-node';
 import { DNS_LABEL, DNS_SUBDOMAIN, quote } from '../config/schema.ts';
-import type { ClusterSpec } from '../config/types.ts';
-import type { KindId } from '../kinds/kind.ts';
+import type { KindSpecs } from '../kinds/config.ts';
+import { KIND_IDS, type KindId } from '../kinds/kind.ts';
 import { LABELS, MANAGER } from '../kinds/metadata.ts';
+import { kindSecrets } from '../kinds/secrets.ts';
 
 export const INVENTORY_NAME = 'cred-courier-inventory';
 
@@ -26,12 +27,14 @@ export interface Inventory {
 export type ManagedNames = ReadonlyMap<string, ReadonlySet<string>>;
 
 /** The managed names of `cluster`'s config, per kind (every kind listed, so none is unknown). */
-export function managedNames(cluster: Pick<ClusterSpec, 'ecr' | 's3'>): ManagedNames {
-  const names: Record<KindId, string[]> = {
-    ecr: cluster.ecr ? [cluster.ecr.secretName] : [],
-    s3: cluster.s3.map((grant) => grant.secretName),
-  };
-  return new Map(Object.entries(names).map(([kind, list]) => [kind, new Set(list)]));
+export function managedNames(cluster: KindSpecs): ManagedNames {
+  const secrets = kindSecrets(cluster);
+  return new Map(
+    KIND_IDS.map((kind) => [
+      kind,
+      new Set(secrets.filter((secret) => secret.kind === kind).map((secret) => secret.secretName)),
+    ]),
+  );
 }
 
 const MAX_SHOWN = 80;

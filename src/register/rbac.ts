@@ -19,6 +19,7 @@
 import { type LabelRequirement, parseLabelSelector } from '../config/schema.ts';
 import type { ClusterSpec, NamespaceSelection, Settings } from '../config/types.ts';
 import { ANNOTATIONS, LABELS, MANAGER, ownerLabels } from '../kinds/metadata.ts';
+import { kindSecrets } from '../kinds/secrets.ts';
 import { INVENTORY_NAME } from '../kube/inventory.ts';
 import {
   globToRegExp,
@@ -33,8 +34,9 @@ export const SERVICE_ACCOUNT = 'cred-courier';
 /** The `kubernetes.io/service-account-token` Secret of `register --long-lived-token`. */
 export const TOKEN_SECRET = 'cred-courier-token';
 
-/** The Secret types cred-courier's kinds write: ECR pull Secrets and S3 session Secrets. */
-export const SECRET_TYPES = { ecr: 'kubernetes.io/dockerconfigjson', s3: 'Opaque' } as const;
+/** Secrets written in every selected namespace, and Secrets of grants that list their own namespaces. */
+const everywhere = (cluster: ClusterSpec) => kindSecrets(cluster).filter((secret) => !secret.namespaces);
+const narrowedSecrets = (cluster: ClusterSpec) => kindSecrets(cluster).filter((secret) => secret.namespaces);
 
 const RBAC_API = 'rbac.authorization.k8s.io/v1';
 const ADMISSION_API = 'admissionregistration.k8s.io/v1';
@@ -151,10 +153,9 @@ export function namespaceListingRules(): PolicyRule[] {
 
 /** The Secret names and ServiceAccounts cred-courier writes into namespace `namespace` of `cluster`. */
 export function grantIn(cluster: ClusterSpec, namespace: string): NamespaceGrant {
-  const secretNames = [
-    ...(cluster.ecr ? [cluster.ecr.secretName] : []),
-    ...cluster.s3.filter((g) => !g.namespaces || g.namespaces.includes(namespace)).map((g) => g.secretName),
-  ];
+  const secretNames = kindSecrets(cluster)
+    .filter((secret) => !secret.namespaces || secret.namespaces.includes(namespace))
+    .map((secret) => secret.secretName);
   return { secretNames: sorted(secretNames), serviceAccounts: sorted(cluster.ecr?.serviceAccounts ?? []) };
 }
 
@@ -174,18 +175,15 @@ export function deliveryScope(
   // Globs or a selector: what applies everywhere is bound cluster-wide; grants that name their
   // namespaces keep namespace-scoped rules for their own Secret names.
   const clusterWide: NamespaceGrant = {
-    secretNames: sorted([
-      ...(cluster.ecr ? [cluster.ecr.secretName] : []),
-      ...cluster.s3.filter((g) => !g.namespaces).map((g) => g.secretName),
-    ]),
+    secretNames: sorted(everywhere(cluster).map((secret) => secret.secretName)),
     serviceAccounts: sorted(cluster.ecr?.serviceAccounts ?? []),
   };
   const excluded = new Set(
-    cluster.s3
-      .flatMap((g) => g.namespaces ?? [])
+    narrowedSecrets(cluster)
+      .flatMap((secret) => secret.namespaces ?? [])
       .filter((ns) => selectNamespaces({ names: [ns], exclude: cluster.namespaces.exclude }).length === 0),
   );
-  for (const grant of cluster.s3) {
+  for (const grant of narrowedSecrets(cluster)) {
     for (const namespace of grant.namespaces ?? []) {
       if (excluded.has(namespace)) continue;
       const previous = namespaced.get(namespace)?.secretNames ?? [];
@@ -296,7 +294,7 @@ export function rbacManifests(
 
 /** The names of every Secret cred-courier writes anywhere in the cluster. */
 export function managedSecretNames(cluster: ClusterSpec): string[] {
-  return sorted([...(cluster.ecr ? [cluster.ecr.secretName] : []), ...cluster.s3.map((g) => g.secretName)]);
+  return sorted(kindSecrets(cluster).map((secret) => secret.secretName));
 }
 
 /** CEL map literal of strings. */
@@ -380,9 +378,9 @@ function describeSelection(cluster: ClusterSpec): string {
     ...(names.length > 0 ? [`named ${names.join(', ')}`] : []),
     ...(selector !== undefined ? [`labelled ${selector}`] : []),
   ];
-  const narrowed = cluster.s3
-    .filter((grant) => grant.namespaces)
-    .map((grant) => `${grant.secretName} only in ${(grant.namespaces ?? []).join(', ')}`);
+  const narrowed = narrowedSecrets(cluster).map(
+    (grant) => `${grant.secretName} only in ${(grant.namespaces ?? []).join(', ')}`,
+  );
   return [
     `${where.length > 0 ? where.join(' or ') : 'none'}`,
     ...(exclude.length > 0 ? [` except ${exclude.join(', ')}`] : []),
@@ -423,10 +421,7 @@ export function secretGuard(
 ): Manifest[] {
   const names = managedSecretNames(cluster);
   if (names.length === 0) return [];
-  const typeOf = celMap([
-    ...(cluster.ecr ? [[cluster.ecr.secretName, SECRET_TYPES.ecr] as const] : []),
-    ...cluster.s3.map((grant) => [grant.secretName, SECRET_TYPES.s3] as const),
-  ]);
+  const typeOf = celMap(kindSecrets(cluster).map((secret) => [secret.secretName, secret.type] as const));
   const pullSecretNames = cluster.ecr ? [cluster.ecr.secretName] : [];
   const guardsServiceAccounts = cluster.ecr !== undefined && cluster.ecr.serviceAccounts.length > 0;
   const named = namedSystemNamespaces(cluster);
@@ -438,12 +433,9 @@ export function secretGuard(
   const clusterLabel = celString(LABELS.cluster);
   const policyName = objectName(control, 'secret-guard');
   // Names written in every selected namespace, and names of grants that list their own namespaces.
-  const everywhere = sorted([
-    ...(cluster.ecr ? [cluster.ecr.secretName] : []),
-    ...cluster.s3.filter((grant) => !grant.namespaces).map((grant) => grant.secretName),
-  ]);
+  const everywhereNames = sorted(everywhere(cluster).map((secret) => secret.secretName));
   const byNamespace = new Map<string, string[]>();
-  for (const grant of cluster.s3) {
+  for (const grant of narrowedSecrets(cluster)) {
     for (const namespace of grant.namespaces ?? [])
       byNamespace.set(namespace, sorted([...(byNamespace.get(namespace) ?? []), grant.secretName]));
   }
@@ -453,8 +445,8 @@ export function secretGuard(
     .join(', ')}}`;
   const namesHere =
     byNamespace.size > 0
-      ? `variables.selected ? ${celList(everywhere)} + (request.namespace in ${grantNamespaces} ? ${grantNamespaces}[request.namespace] : []) : []`
-      : `variables.selected ? ${celList(everywhere)} : []`;
+      ? `variables.selected ? ${celList(everywhereNames)} + (request.namespace in ${grantNamespaces} ? ${grantNamespaces}[request.namespace] : []) : []`
+      : `variables.selected ? ${celList(everywhereNames)} : []`;
   const secretsOnly = (expression: string) => `!variables.secret || (${expression})`;
   const serviceAccountsOnly = (expression: string) => `variables.secret || (${expression})`;
   /** A rule on what a CREATE or UPDATE writes; a DELETE writes nothing (and has no `object`). */

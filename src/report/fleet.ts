@@ -14,10 +14,12 @@ import type { FailureClass } from './classify.ts';
  *   less than about 8 h left; under 4 h, two deliveries in a row have been missed.
  * - `s3`: 20 min (1200 s). Sessions live at least the cadence (interval + kubelet lag + SDK refresh
  *   window + margin); under 20 min the consumer's SDK is already inside its refresh window.
+ * - `aws`: as `s3`: role sessions on the same schedule, under the same cadence rule.
  */
 export const VALIDITY_THRESHOLDS_SECONDS = {
   ecr: 14_400,
   s3: 1_200,
+  aws: 1_200,
 } as const satisfies Record<KindId, number>;
 
 export type ValidityThresholds = Readonly<Record<KindId, number>>;

@@ -229,6 +229,7 @@ export function awsClientsVia(endpoint: string): AwsClients {
         ? new ECRClient({ region, credentials, endpoint })
         : reuse(`ecr:${region}`, () => new ECRClient({ region, endpoint })),
     sts: (region) => reuse(`sts:${region}`, () => new STSClient({ region, endpoint })),
+    callerIdentity: (region, credentials) => new STSClient({ region, credentials, endpoint }),
     s3: (region, credentials) => new S3Client({ region, credentials, endpoint, forcePathStyle: true }),
     secretsManager: () => reuse('secretsmanager', () => new SecretsManagerClient({ endpoint })),
   };

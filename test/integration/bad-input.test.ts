@@ -63,6 +63,24 @@ const BASE: Json = {
           buckets: [{ bucket: 'acme-reports', prefix: 'reports', access: 'read' }],
         },
       ],
+      aws: [
+        {
+          secretName: 'orders',
+          roleArn: 'arn:aws:iam::111122223333:role/orders',
+          region: 'eu-west-1',
+          policy: {
+            Version: '2012-10-17',
+            Statement: [
+              {
+                Effect: 'Allow',
+                Action: ['dynamodb:GetItem'],
+                Resource: 'arn:aws:dynamodb:eu-west-1:111122223333:table/orders',
+              },
+            ],
+          },
+          sessionTags: { team: 'orders' },
+        },
+      ],
     },
   ],
 };
@@ -71,6 +89,107 @@ const C = ['clusters', 0] as const;
 const REGISTRY = [...C, 'ecr', 'registries', 0] as const;
 const GRANT = [...C, 's3', 0] as const;
 const BUCKET = [...GRANT, 'buckets', 0] as const;
+const AWS_GRANT = [...C, 'aws', 0] as const;
+const STATEMENT = [...AWS_GRANT, 'policy', 'Statement', 0] as const;
+
+/**
+ * Broken AWS grants, each with the path its message must name: malformed policies, policies too long for
+ * STS, wildcard and malformed roles, bad session tags, a scope that is not written.
+ */
+const AWS_BAD: readonly (readonly [Path, Json | undefined, string])[] = [
+  [[...AWS_GRANT, 'roleArn'], 'arn:aws:iam::111122223333:role/*', 'clusters[0].aws[0].roleArn'],
+  [[...AWS_GRANT, 'roleArn'], 'arn:aws:iam::*:role/orders', 'clusters[0].aws[0].roleArn'],
+  [[...AWS_GRANT, 'roleArn'], '*', 'clusters[0].aws[0].roleArn'],
+  [[...AWS_GRANT, 'roleArn'], 'arn:aws:iam::111122223333:role/team-?', 'clusters[0].aws[0].roleArn'],
+  [[...AWS_GRANT, 'policy'], '{"Version": "2012-10-17", "Statement": [', 'clusters[0].aws[0].policy'],
+  [[...AWS_GRANT, 'policy'], 'not json at all', 'clusters[0].aws[0].policy'],
+  [[...AWS_GRANT, 'policy'], 42, 'clusters[0].aws[0].policy'],
+  [[...AWS_GRANT, 'policy'], [], 'clusters[0].aws[0].policy'],
+  [[...AWS_GRANT, 'policy', 'Version'], '2008-10-17', 'clusters[0].aws[0].policy.Version'],
+  [[...AWS_GRANT, 'policy', 'Version'], undefined, 'clusters[0].aws[0].policy.Version'],
+  [[...AWS_GRANT, 'policy', 'Statement'], [], 'clusters[0].aws[0].policy.Statement'],
+  [[...AWS_GRANT, 'policy', 'Statement'], undefined, 'clusters[0].aws[0].policy.Statement'],
+  [[...AWS_GRANT, 'policy', 'Statemnt'], [], 'clusters[0].aws[0].policy.Statemnt'],
+  [[...STATEMENT, 'Effect'], 'allow', 'clusters[0].aws[0].policy.Statement[0].Effect'],
+  [[...STATEMENT, 'Effect'], undefined, 'clusters[0].aws[0].policy.Statement[0].Effect'],
+  [[...STATEMENT, 'Action'], undefined, 'clusters[0].aws[0].policy.Statement[0]'],
+  [[...STATEMENT, 'Action'], 'GetItem', 'clusters[0].aws[0].policy.Statement[0].Action'],
+  [[...STATEMENT, 'Action'], ['dynamodb:GetItem', 7], 'clusters[0].aws[0].policy.Statement[0].Action[1]'],
+  [[...STATEMENT, 'NotAction'], 'iam:*', 'clusters[0].aws[0].policy.Statement[0].NotAction'],
+  [[...STATEMENT, 'Resource'], 'orders', 'clusters[0].aws[0].policy.Statement[0].Resource'],
+  [[...STATEMENT, 'Resource'], [], 'clusters[0].aws[0].policy.Statement[0].Resource'],
+  [[...STATEMENT, 'NotResource'], '*', 'clusters[0].aws[0].policy.Statement[0].NotResource'],
+  [[...STATEMENT, 'Principal'], '*', 'clusters[0].aws[0].policy.Statement[0].Principal'],
+  [[...STATEMENT, 'Condition'], 'aws:SourceIp', 'clusters[0].aws[0].policy.Statement[0].Condition'],
+  [
+    [...STATEMENT, 'Condition'],
+    { StringEqualz: { 'aws:SourceVpc': 'vpc-1' } },
+    'clusters[0].aws[0].policy.Statement[0].Condition.StringEqualz',
+  ],
+  [
+    [...STATEMENT, 'Condition'],
+    { StringEquals: { nokey: 'x' } },
+    'clusters[0].aws[0].policy.Statement[0].Condition.StringEquals.nokey',
+  ],
+  [
+    [...STATEMENT, 'Condition'],
+    { Bool: { 'aws:SecureTransport': [{ a: 1 }] } },
+    'clusters[0].aws[0].policy.Statement[0].Condition.Bool["aws:SecureTransport"][0]',
+  ],
+  [[...STATEMENT, 'Sid'], 'has space', 'clusters[0].aws[0].policy.Statement[0].Sid'],
+  [
+    [...STATEMENT, 'Resource'],
+    Array.from({ length: 60 }, (_, i) => `arn:aws:dynamodb:eu-west-1:111122223333:table/orders-${i}`),
+    'clusters[0].aws[0].policy',
+  ],
+  [
+    [...AWS_GRANT, 'policy'],
+    JSON.stringify({
+      Version: '2012-10-17',
+      Statement: Array.from({ length: 30 }, (_, i) => ({
+        Effect: 'Allow',
+        Action: 'sqs:SendMessage',
+        Resource: `arn:aws:sqs:eu-west-1:111122223333:queue-${i}`,
+      })),
+    }),
+    'clusters[0].aws[0].policy',
+  ],
+  [
+    [...AWS_GRANT, 'policyArns'],
+    Array.from({ length: 11 }, (_, i) => `arn:aws:iam::111122223333:policy/p${i}`),
+    'clusters[0].aws[0].policyArns',
+  ],
+  [[...AWS_GRANT, 'policyArns'], ['arn:aws:iam::111122223333:policy/*'], 'clusters[0].aws[0].policyArns[0]'],
+  [
+    [...AWS_GRANT, 'policyArns'],
+    ['arn:aws:iam::111122223333:policy/a', 'arn:aws:iam::111122223333:policy/a'],
+    'clusters[0].aws[0].policyArns[1]',
+  ],
+  [[...AWS_GRANT, 'sessionTags'], { 'aws:team': 'x' }, 'clusters[0].aws[0].sessionTags["aws:team"]'],
+  [[...AWS_GRANT, 'sessionTags'], { 'bad*key': 'x' }, 'clusters[0].aws[0].sessionTags["bad*key"]'],
+  [[...AWS_GRANT, 'sessionTags'], { team: 7 }, 'clusters[0].aws[0].sessionTags.team'],
+  [[...AWS_GRANT, 'sessionTags'], { team: 'v'.repeat(257) }, 'clusters[0].aws[0].sessionTags.team'],
+  [
+    [...AWS_GRANT, 'sessionTags'],
+    { k: 'a', ['k'.repeat(129)]: 'b' },
+    `clusters[0].aws[0].sessionTags.${'k'.repeat(129)}`,
+  ],
+  [[...AWS_GRANT, 'sessionTags'], { Team: 'a', team: 'b' }, 'clusters[0].aws[0].sessionTags.team'],
+  [
+    [...AWS_GRANT, 'sessionTags'],
+    Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`t${i}`, 'v'])),
+    'clusters[0].aws[0].sessionTags',
+  ],
+  [[...AWS_GRANT, 'sessionTags'], ['team'], 'clusters[0].aws[0].sessionTags'],
+  [[...AWS_GRANT, 'externalId'], 'x', 'clusters[0].aws[0].externalId'],
+  [[...AWS_GRANT, 'externalId'], 'has space', 'clusters[0].aws[0].externalId'],
+  [[...AWS_GRANT, 'policy'], undefined, 'clusters[0].aws[0]'],
+  [[...AWS_GRANT, 'fullRole'], true, 'clusters[0].aws[0].fullRole'],
+  [[...AWS_GRANT, 'fullRole'], 'yes', 'clusters[0].aws[0].fullRole'],
+  [[...AWS_GRANT, 'secretName'], 'reports', 'clusters[0].aws[0].secretName'],
+  [[...AWS_GRANT, 'secretName'], 'ecr-pull', 'clusters[0].aws[0].secretName'],
+  [[...AWS_GRANT, 'durationSeconds'], 2000, 'clusters[0].aws[0].durationSeconds'],
+];
 
 type Shape = 'string' | 'integer' | 'boolean' | 'list' | 'mapping';
 
@@ -103,6 +222,11 @@ const FIELDS: readonly (readonly [Path, Shape])[] = [
   [[...GRANT, 'buckets'], 'list'],
   [[...BUCKET, 'bucket'], 'string'],
   [[...BUCKET, 'access'], 'string'],
+  [[...C, 'aws'], 'list'],
+  [[...AWS_GRANT, 'sessionTags'], 'mapping'],
+  [[...AWS_GRANT, 'fullRole'], 'boolean'],
+  [[...AWS_GRANT, 'policyArns'], 'list'],
+  [[...STATEMENT, 'Effect'], 'string'],
 ];
 
 /** Fields that must be present (no default fills them). */
@@ -121,6 +245,9 @@ const REQUIRED: readonly Path[] = [
   [...GRANT, 'buckets'],
   [...BUCKET, 'bucket'],
   [...BUCKET, 'access'],
+  [...AWS_GRANT, 'secretName'],
+  [...AWS_GRANT, 'roleArn'],
+  [...AWS_GRANT, 'region'],
 ];
 
 /** Mappings that take only known keys. */
@@ -136,6 +263,9 @@ const MAPPINGS: readonly Path[] = [
   [...REGISTRY],
   [...GRANT],
   [...BUCKET],
+  [...AWS_GRANT],
+  [...AWS_GRANT, 'policy'],
+  [...STATEMENT],
 ];
 
 /** Values out of range, or breaking a field's rule. */
@@ -211,6 +341,10 @@ const PATTERNED: readonly Path[] = [
   [...REGISTRY, 'roleArn'],
   [...GRANT, 'secretName'],
   [...BUCKET, 'bucket'],
+  [...AWS_GRANT, 'roleArn'],
+  [...AWS_GRANT, 'externalId'],
+  [...STATEMENT, 'Action', 0],
+  [...STATEMENT, 'Resource'],
 ];
 
 /** Characters that must never reach a terminal or a log raw: C0/C1 controls, bidi, zero-width, separators. */
@@ -377,6 +511,15 @@ const CATEGORIES: readonly { name: string; runs: number; arbitrary: fc.Arbitrary
           'serviceAccounts',
           'requestConcurrency',
           'kubeconfigCacheSeconds',
+          'aws',
+          'policyArns',
+          'externalId',
+          'fullRole',
+          'Sid',
+          'Id',
+          'Condition',
+          'NotAction',
+          'NotResource',
         ];
         return !known.has(key) && !optional.includes(key);
       })
@@ -398,6 +541,14 @@ const CATEGORIES: readonly { name: string; runs: number; arbitrary: fc.Arbitrary
       .tuple(fc.constantFrom(...PATTERNED), hostileString)
       .map(([path, value]) => setAt(BASE, path, value))
       .map(yamlCase('hostile string')),
+  },
+  {
+    name: 'aws grant',
+    runs: 50,
+    arbitrary: fc
+      .constantFrom(...AWS_BAD)
+      .map(([path, value]) => setAt(BASE, path, value))
+      .map(yamlCase('aws grant')),
   },
   {
     name: 'garbage text',
@@ -629,6 +780,32 @@ describe('malformed registration files', () => {
       ],
     });
   });
+});
+
+describe('malformed AWS grants', () => {
+  it.each(AWS_BAD.map(([path, value, at]) => ({ at, path, value })))(
+    'rejects $at with a message at that path',
+    ({ path, value, at }) => {
+      // Prepare
+      const text = toYaml(setAt(BASE, path, value));
+
+      // Act
+      const result = checkConfig({ category: 'aws grant', text });
+      const issues = (() => {
+        try {
+          parseConfig(text, 'clusters.yaml');
+          return [];
+        } catch (error) {
+          return error instanceof ConfigError ? error.issues : [String(error)];
+        }
+      })();
+
+      // Assess
+      expect(result.problem).toBeUndefined();
+      expect(result.rejected).toBe(true);
+      expect(issues.some((issue) => issue.startsWith(`${at} (line `))).toBe(true);
+    },
+  );
 });
 
 // ---------------------------------------------------------------------------------------------------

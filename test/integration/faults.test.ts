@@ -45,7 +45,8 @@ const REQUEST_TIMEOUT_SECONDS = 2;
 /** Retries per request for transient classes (cluster.ts), so at most this + 1 attempts. */
 const MAX_ATTEMPTS = 3;
 const KINDS: readonly KindId[] = ['ecr', 's3'];
-const SECRET_OF: Record<KindId, string> = { ecr: ECR_SECRET, s3: S3_SECRET };
+// These clusters have no AWS grants; the name only completes the per-kind table.
+const SECRET_OF: Record<KindId, string> = { ecr: ECR_SECRET, s3: S3_SECRET, aws: 'aws-session' };
 
 interface FaultRow {
   readonly id: string;

@@ -98,6 +98,21 @@ export function configOf(yaml: string): Config {
   return parseConfig(yaml, 'test-clusters.yaml');
 }
 
+/**
+ * The config with every role-session grant's (S3 and AWS) duration replaced: a way to make sessions that
+ * are about to expire from a valid config, since validation (rightly) refuses such durations.
+ */
+export function withSessionDuration(config: Config, durationSeconds: number): Config {
+  return {
+    ...config,
+    clusters: config.clusters.map((c) => ({
+      ...c,
+      s3: c.s3.map((grant) => ({ ...grant, durationSeconds })),
+      ...(c.aws ? { aws: c.aws.map((grant) => ({ ...grant, durationSeconds })) } : {}),
+    })),
+  };
+}
+
 /** AWS clients that count the calls made through them (mint, probe, kubeconfig reads). */
 export function countingAws(): { aws: AwsClients; calls: AwsCallCounts } {
   const calls: AwsCallCounts = { ecrToken: 0, assumeRole: 0, s3Probe: 0, getSecretValue: 0 };

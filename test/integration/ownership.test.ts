@@ -91,7 +91,8 @@ const FOREIGN: readonly ForeignCase[] = [
   },
 ];
 
-const SECRET_OF: Record<KindId, string> = { ecr: ECR_SECRET, s3: S3_SECRET };
+// These clusters have no AWS grants; the name only completes the per-kind table.
+const SECRET_OF: Record<KindId, string> = { ecr: ECR_SECRET, s3: S3_SECRET, aws: 'aws-session' };
 
 function clusterYaml(r: RegisteredCluster, namespaces: readonly string[], serviceAccounts = '[default]') {
   return `settings:\n  controlNamespace: ${r.controlNamespace}\n  requestTimeoutSeconds: 20\n  clusterDeadlineSeconds: 120\nclusters:

@@ -3,17 +3,23 @@
  * grant, the probe, and a real AWS SDK (boto3) consuming the delivered files the way a Pod's volume
  * presents them — including picking up rotated credentials without a restart.
  */
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { AwsClients } from '../../src/aws/clients.ts';
-import type { Config, S3Grant } from '../../src/config/types.ts';
+import type { Config } from '../../src/config/types.ts';
 import { kubeRequest } from '../rig/kube-http.ts';
-import { capturedRun, configOf, countingAws, type RegisteredCluster, registerCluster } from './fixtures.ts';
+import {
+  capturedRun,
+  configOf,
+  countingAws,
+  type RegisteredCluster,
+  registerCluster,
+  withSessionDuration,
+} from './fixtures.ts';
+import { startPythonConsumer } from './python-consumer.ts';
 import { rig, skipReason, theRig, uniqueName, useRigAws } from './rig-context.ts';
 
 const ROLE = 'arn:aws:iam::123456789012:role/cred-courier-s3';
@@ -271,7 +277,7 @@ describe.skipIf(!rig)(`S3 delivery on the rig${rig ? '' : ` (skipped: ${skipReas
     };
     // A session about to expire: inside boto3's 15-minute refresh window. Built from a valid config by
     // shortening the grant's duration to STS's minimum, which validation (rightly) refuses for schedules.
-    const nearExpiry: Config = shortened(configOf(yaml(3600)), 900);
+    const nearExpiry: Config = withSessionDuration(configOf(yaml(3600)), 900);
     await capturedRun(nearExpiry, { kinds: ['s3'] });
     const firstKey = await project();
     const consumer = startConsumer(volume, bucket);
@@ -292,17 +298,6 @@ describe.skipIf(!rig)(`S3 delivery on the rig${rig ? '' : ` (skipped: ${skipReas
     }
   });
 });
-
-/** The config with every S3 grant's duration replaced (to make a session that is about to expire). */
-function shortened(config: Config, durationSeconds: number): Config {
-  return {
-    ...config,
-    clusters: config.clusters.map((c) => ({
-      ...c,
-      s3: c.s3.map((g): S3Grant => ({ ...g, durationSeconds })),
-    })),
-  };
-}
 
 const CONSUMER = `
 import json, sys, boto3
@@ -335,19 +330,5 @@ function startConsumer(volume: string, bucket: string) {
   for (const name of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE'])
     delete env[name];
   env.AWS_SHARED_CREDENTIALS_FILE = join(volume, 'no-such-file');
-  const child: ChildProcessWithoutNullStreams = spawn(theRig().python, ['-c', CONSUMER, bucket], { env });
-  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  return {
-    async call(line: string): Promise<Record<string, unknown>> {
-      child.stdin.write(`${line}\n`);
-      const next = await lines.next();
-      if (next.done) throw new Error(`consumer exited: ${stderr}`);
-      return JSON.parse(next.value) as Record<string, unknown>;
-    },
-    stop: () => child.kill(),
-  };
+  return startPythonConsumer(CONSUMER, [bucket], env);
 }

@@ -40,6 +40,7 @@ export function countingAws(
         },
       };
     },
+    callerIdentity: (region, credentials) => real.callerIdentity(region, credentials),
     s3: (region, credentials) => {
       const client = real.s3(region, credentials);
       return {

@@ -76,7 +76,11 @@ describe('sls package of a three-cluster registration file', () => {
     }));
     expect(rules).toHaveLength(2);
     expect(rules).toContainEqual({ rate: 'rate(4 hours)', state: 'ENABLED', input: { kinds: ['ecr'] } });
-    expect(rules).toContainEqual({ rate: 'rate(15 minutes)', state: 'ENABLED', input: { kinds: ['s3'] } });
+    expect(rules).toContainEqual({
+      rate: 'rate(15 minutes)',
+      state: 'ENABLED',
+      input: { kinds: ['s3', 'aws'] },
+    });
   });
 
   it('invokes asynchronously without retry, and sends failures to an encrypted SQS queue', () => {

@@ -356,7 +356,7 @@ describe('Function: fleetMetrics', () => {
     const fleet = fleetMetrics(rows, NOW);
 
     // Assess
-    expect(VALIDITY_THRESHOLDS_SECONDS).toEqual({ ecr: 14_400, s3: 1_200 });
+    expect(VALIDITY_THRESHOLDS_SECONDS).toEqual({ ecr: 14_400, s3: 1_200, aws: 1_200 });
     expect(fleet.ecr).toMatchObject({ minSecondsOfValidityLeft: 14_399, targetsAtRisk: 1, targets: 2 });
     expect(fleet.s3).toMatchObject({ minSecondsOfValidityLeft: 1_199, targetsAtRisk: 1, targets: 2 });
   });
@@ -366,7 +366,7 @@ describe('Function: fleetMetrics', () => {
     const rows = [row('gke', 'ecr', 'a', { expiresAt: at(5 * HOUR) })];
 
     // Act
-    const fleet = fleetMetrics(rows, NOW, { ecr: 6 * 3600, s3: 1_200 });
+    const fleet = fleetMetrics(rows, NOW, { ecr: 6 * 3600, s3: 1_200, aws: 1_200 });
 
     // Assess
     expect(fleet.ecr?.targetsAtRisk).toBe(1);

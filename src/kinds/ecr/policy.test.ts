@@ -6,7 +6,7 @@ import {
   partitionOf,
   registryHost,
   repositoryArn,
-} from '../../../../src/kinds/ecr/policy.ts';
+} from './policy.ts';
 
 interface Statement {
   readonly Effect: string;

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { ClusterSpec, S3Grant } from '../../../../src/config/types.ts';
-import type { Minted } from '../../../../src/kinds/kind.ts';
-import { type S3Credential, s3Kind } from '../../../../src/kinds/s3/index.ts';
-import { roleSessionName } from '../../../../src/kinds/s3/session-name.ts';
+import type { ClusterSpec, S3Grant } from '../../config/types.ts';
+import type { Minted } from '../kind.ts';
+import { roleSessionName } from '../session/session-name.ts';
+import { type S3Credential, s3Kind } from './index.ts';
 
 const GRANT: S3Grant = {
   secretName: 'reports-reader',

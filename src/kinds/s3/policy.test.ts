@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import type { S3BucketGrant } from '../../../../src/config/types.ts';
-import { CredCourierError } from '../../../../src/errors.ts';
+import type { S3BucketGrant } from '../../config/types.ts';
+import { CredCourierError } from '../../errors.ts';
 import {
   POLICY_PLAINTEXT_LIMIT,
   PolicyTooLargeError,
   S3_ACTIONS,
   type S3PolicyGrant,
   s3SessionPolicy,
-} from '../../../../src/kinds/s3/policy.ts';
+} from './policy.ts';
 
 interface Statement {
   readonly Sid?: string;

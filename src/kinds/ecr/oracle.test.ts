@@ -21,11 +21,11 @@
 import type { AssumeRoleCommandInput } from '@aws-sdk/client-sts';
 import { runSimulation, type Simulation } from '@cloud-copilot/iam-simulate';
 import { describe, expect, it } from 'vitest';
-import { functionRoleStatements } from '../../../../scripts/serverless-config.ts';
-import type { AwsClients } from '../../../../src/aws/clients.ts';
-import { parseConfig } from '../../../../src/config/load.ts';
-import { type EcrRequest, ecrKind } from '../../../../src/kinds/ecr/index.ts';
-import { ECR_PULL_ACTIONS, repositoryArn } from '../../../../src/kinds/ecr/policy.ts';
+import { functionRoleStatements } from '../../../scripts/serverless-config.ts';
+import type { AwsClients } from '../../aws/clients.ts';
+import { parseConfig } from '../../config/load.ts';
+import { type EcrRequest, ecrKind } from './index.ts';
+import { ECR_PULL_ACTIONS, repositoryArn } from './policy.ts';
 
 const TENANT_A = '111122223333';
 const TENANT_B = '444455556666';
@@ -140,6 +140,9 @@ async function mintedSessionPolicy(request: EcrRequest): Promise<{ assumed: Assu
         ],
       }),
     }),
+    callerIdentity: () => {
+      throw new Error('ECR never probes with GetCallerIdentity');
+    },
     sts: () => ({
       send: async (command) => {
         assumed.push(command.input);

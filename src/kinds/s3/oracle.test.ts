@@ -22,8 +22,8 @@
  */
 import { runSimulation, type Simulation } from '@cloud-copilot/iam-simulate';
 import { describe, expect, it } from 'vitest';
-import type { S3Access } from '../../../../src/config/types.ts';
-import { s3SessionPolicy } from '../../../../src/kinds/s3/policy.ts';
+import type { S3Access } from '../../config/types.ts';
+import { s3SessionPolicy } from './policy.ts';
 
 const ACCOUNT = '111122223333';
 const REGION = 'eu-west-1';

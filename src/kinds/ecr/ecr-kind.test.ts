@@ -2,17 +2,12 @@ import type { AuthorizationData } from '@aws-sdk/client-ecr';
 import type { AssumeRoleCommandInput } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import { describe, expect, it } from 'vitest';
-import type { AwsClients, EcrApi, StsApi } from '../../../../src/aws/clients.ts';
-import type { ClusterSpec } from '../../../../src/config/types.ts';
-import { MintError } from '../../../../src/errors.ts';
-import {
-  ECR_TOKEN_LIFETIME_MS,
-  type EcrCredential,
-  type EcrRequest,
-  ecrKind,
-} from '../../../../src/kinds/ecr/index.ts';
-import { ecrSessionPolicy } from '../../../../src/kinds/ecr/policy.ts';
-import type { KindTarget, MintDeps, Minted } from '../../../../src/kinds/kind.ts';
+import type { AwsClients, EcrApi, StsApi } from '../../aws/clients.ts';
+import type { ClusterSpec } from '../../config/types.ts';
+import { MintError } from '../../errors.ts';
+import type { KindTarget, MintDeps, Minted } from '../kind.ts';
+import { ECR_TOKEN_LIFETIME_MS, type EcrCredential, type EcrRequest, ecrKind } from './index.ts';
+import { ecrSessionPolicy } from './policy.ts';
 
 const NOW = new Date('2024-05-01T08:00:00.000Z');
 const HOUR = 3600_000;
@@ -116,6 +111,9 @@ function awsClientsStub(answer: { authorizationData?: AuthorizationData[]; ecrEr
     },
     s3() {
       throw new Error('the ECR kind has no use for S3');
+    },
+    callerIdentity() {
+      throw new Error('the ECR kind never probes with GetCallerIdentity');
     },
     secretsManager() {
       throw new Error('the ECR kind has no use for Secrets Manager');

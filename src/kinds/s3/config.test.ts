@@ -1,8 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { loadConfig, parseConfig } from '../../../src/config/load.ts';
-import { configJsonSchema, quote } from '../../../src/config/schema.ts';
-import { ConfigError } from '../../../src/errors.ts';
+import { loadConfig, parseConfig } from '../../config/load.ts';
+import { configJsonSchema, quote } from '../../config/schema.ts';
+import { ConfigError } from '../../errors.ts';
 
 const EXAMPLE_FILE = fileURLToPath(new URL('../../../config/clusters.yaml', import.meta.url));
 const ROLE = 'arn:aws:iam::111122223333:role/cred-courier-s3-reports';
