@@ -1,15 +1,20 @@
 /**
- * CPU per Kubernetes request of cred-courier's client against lighter ways of making the same request:
- * the same GET (a ServiceAccount), 8 in flight, directly to a rig apiserver over one HTTP/2 connection
- * each (no proxy), measured with process.cpuUsage in this process.
+ * CPU per Kubernetes request of cred-courier's clients against lighter ways of making the same request:
+ * the same GET (a ServiceAccount), 8 in flight, directly to a rig apiserver over one pooled connection
+ * each (no proxy), measured with process.cpuUsage in this process. The delivery client (`src/kube/core.ts`)
+ * is the hot path; client-node's CoreV1Api is what registration still uses.
+ *
+ * On its own, with a rig of its own (cheap: no fleet): `node bench/client-cost.ts [--requests 2000]`.
  */
 import { connect } from 'node:http2';
 import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
 import pLimit from 'p-limit';
+import { createKubeApis } from '../src/kube/apis.ts';
 import { createKubeClient } from '../src/kube/client.ts';
-import { type RigCluster, tokenKubeconfig } from '../test/rig/rig.ts';
+import { type RigCluster, startRig, tokenKubeconfig } from '../test/rig/rig.ts';
 
 export interface ClientCost {
   readonly label: string;
@@ -21,6 +26,17 @@ export interface ClientCost {
 const undici = createRequire(import.meta.resolve('@kubernetes/client-node'))(
   'undici',
 ) as typeof import('undici');
+
+/** The row the delivery client is held to (at most twice its CPU). */
+export const PLAIN_UNDICI = 'undici request, JSON.parse';
+export const DELIVERY_CLIENT = "cred-courier's delivery client (dispatcher.request on the cluster's pool)";
+
+/** The delivery client's CPU per request over a plain `undici.request`'s, from one measurement. */
+export function deliveryOverPlain(costs: readonly ClientCost[]): number | undefined {
+  const plain = costs.find((c) => c.label === PLAIN_UNDICI);
+  const delivery = costs.find((c) => c.label === DELIVERY_CLIENT);
+  return plain && delivery ? delivery.cpuMsPerRequest / plain.cpuMsPerRequest : undefined;
+}
 
 export async function measureClientCost(cluster: RigCluster, requests: number): Promise<ClientCost[]> {
   const path = '/api/v1/namespaces/default/serviceaccounts/default';
@@ -42,15 +58,20 @@ export async function measureClientCost(cluster: RigCluster, requests: number): 
 
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromString(tokenKubeconfig(cluster, 'rig-admin', cluster.adminToken));
-  const { core } = createKubeClient(kubeConfig, { requestTimeoutMs: 10_000 });
-  await measure("cred-courier's client (client-node CoreV1Api over undici fetch)", () =>
-    core.readNamespacedServiceAccount({ name: 'default', namespace: 'default' }),
+  const delivery = createKubeClient(kubeConfig, { requestTimeoutMs: 10_000 });
+  await measure(DELIVERY_CLIENT, () =>
+    delivery.core.readNamespacedServiceAccount({ name: 'default', namespace: 'default' }),
+  );
+  delivery.close();
+  const registration = createKubeApis(kubeConfig, { requestTimeoutMs: 10_000 });
+  await measure('client-node CoreV1Api over undici fetch (registration; delivery before)', () =>
+    registration.core.readNamespacedServiceAccount({ name: 'default', namespace: 'default' }),
   );
   const agent = new undici.Agent({ connect: { ca: cluster.caPem } });
   await measure('undici fetch, JSON.parse', async () =>
     (await undici.fetch(cluster.server + path, { dispatcher: agent, headers })).json(),
   );
-  await measure('undici request, JSON.parse', async () =>
+  await measure(PLAIN_UNDICI, async () =>
     (await undici.request(cluster.server + path, { dispatcher: agent, headers })).body.json(),
   );
   await agent.close();
@@ -67,4 +88,21 @@ export async function measureClientCost(cluster: RigCluster, requests: number): 
   });
   session.close();
   return results;
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({ options: { requests: { type: 'string', default: '2000' } } });
+  const rig = await startRig();
+  try {
+    const costs = await measureClientCost(rig.clusters.a, Number(values.requests));
+    for (const c of costs)
+      process.stdout.write(
+        `${c.label}: ${c.cpuMsPerRequest.toFixed(3)} ms CPU, ${c.wallMsPerRequest.toFixed(3)} ms wall per request\n`,
+      );
+    process.stdout.write(
+      `delivery client ÷ plain undici.request: ${deliveryOverPlain(costs)?.toFixed(2)}×\n`,
+    );
+  } finally {
+    await rig.stop();
+  }
 }

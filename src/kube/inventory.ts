@@ -3,11 +3,12 @@
  * `namespace/secret` pairs cred-courier delivered there. Prune reads it to find Secrets of namespaces
  * no longer selected, without any list permission on Secrets. It holds names only, never credentials.
  */
-import { ApiException, type CoreV1Api, type V1ConfigMap } from '@kubernetes/client-node';
+import { ApiException, type V1ConfigMap } from '@kubernetes/client-node';
 import { DNS_LABEL, DNS_SUBDOMAIN, quote } from '../config/schema.ts';
 import type { ClusterSpec } from '../config/types.ts';
 import type { KindId } from '../kinds/kind.ts';
 import { LABELS, MANAGER } from '../kinds/metadata.ts';
+import type { CoreRequests } from './core.ts';
 
 export const INVENTORY_NAME = 'cred-courier-inventory';
 
@@ -62,7 +63,7 @@ export function inventoryEntryProblem(
  * `ignored` (quoted and cut, as it may hold anything) instead of `entries`.
  */
 export async function readInventory(
-  core: CoreV1Api,
+  core: CoreRequests,
   namespace: string,
   managed: ManagedNames,
 ): Promise<Inventory> {
@@ -104,7 +105,7 @@ export function parseInventoryEntry(entry: string): { namespace: string; secretN
  * The read resourceVersion is a precondition: a concurrent run's write wins and this one fails with 409.
  */
 export async function writeInventory(
-  core: CoreV1Api,
+  core: CoreRequests,
   namespace: string,
   previous: Inventory,
   updates: ReadonlyMap<KindId, readonly string[]>,
