@@ -2,7 +2,8 @@
  * CPU per Kubernetes request of cred-courier's clients against lighter ways of making the same request:
  * the same GET (a ServiceAccount), 8 in flight, directly to a rig apiserver over one pooled connection
  * each (no proxy), measured with process.cpuUsage in this process. The delivery client (`src/kube/core.ts`)
- * is the hot path; client-node's CoreV1Api is what registration still uses.
+ * is the hot path; client-node's CoreV1Api is what registration still uses. Each client is measured
+ * in 3 interleaved rounds and its lowest CPU kept, so the order they run in and the JIT count less.
  *
  * On its own, with a rig of its own (cheap: no fleet): `node bench/client-cost.ts [--requests 2000]`.
  */
@@ -38,10 +39,13 @@ export function deliveryOverPlain(costs: readonly ClientCost[]): number | undefi
   return plain && delivery ? delivery.cpuMsPerRequest / plain.cpuMsPerRequest : undefined;
 }
 
+/** Rounds each client is measured in, interleaved, keeping its lowest: the order and the JIT even out. */
+const ROUNDS = 3;
+
 export async function measureClientCost(cluster: RigCluster, requests: number): Promise<ClientCost[]> {
   const path = '/api/v1/namespaces/default/serviceaccounts/default';
   const headers = { authorization: `Bearer ${cluster.adminToken}`, accept: 'application/json' };
-  const results: ClientCost[] = [];
+  const best = new Map<string, ClientCost>();
   const measure = async (label: string, one: () => Promise<unknown>) => {
     for (let i = 0; i < 50; i++) await one(); // connection, JIT
     const limit = pLimit(8);
@@ -49,45 +53,60 @@ export async function measureClientCost(cluster: RigCluster, requests: number): 
     const started = performance.now();
     await Promise.all(Array.from({ length: requests }, () => limit(one)));
     const used = process.cpuUsage(cpu);
-    results.push({
+    const cost = {
       label,
       cpuMsPerRequest: (used.user + used.system) / 1000 / requests,
       wallMsPerRequest: (performance.now() - started) / requests,
-    });
+    };
+    const previous = best.get(label);
+    if (!previous || cost.cpuMsPerRequest < previous.cpuMsPerRequest) best.set(label, cost);
   };
 
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromString(tokenKubeconfig(cluster, 'rig-admin', cluster.adminToken));
   const delivery = createKubeClient(kubeConfig, { requestTimeoutMs: 10_000 });
-  await measure(DELIVERY_CLIENT, () =>
-    delivery.core.readNamespacedServiceAccount({ name: 'default', namespace: 'default' }),
-  );
-  delivery.close();
   const registration = createKubeApis(kubeConfig, { requestTimeoutMs: 10_000 });
-  await measure('client-node CoreV1Api over undici fetch (registration; delivery before)', () =>
-    registration.core.readNamespacedServiceAccount({ name: 'default', namespace: 'default' }),
-  );
   const agent = new undici.Agent({ connect: { ca: cluster.caPem } });
-  await measure('undici fetch, JSON.parse', async () =>
-    (await undici.fetch(cluster.server + path, { dispatcher: agent, headers })).json(),
-  );
-  await measure(PLAIN_UNDICI, async () =>
-    (await undici.request(cluster.server + path, { dispatcher: agent, headers })).body.json(),
-  );
-  await agent.close();
   const session = connect(cluster.server, { ca: cluster.caPem });
-  await measure('node:http2, JSON.parse', () => {
-    return new Promise((done, fail) => {
-      const stream = session.request({ ':path': path, ...headers });
-      const chunks: Buffer[] = [];
-      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-      stream.on('end', () => done(JSON.parse(Buffer.concat(chunks).toString())));
-      stream.on('error', fail);
-      stream.end();
-    });
-  });
-  session.close();
-  return results;
+  const clients: [string, () => Promise<unknown>][] = [
+    [
+      DELIVERY_CLIENT,
+      () => delivery.core.readNamespacedServiceAccount({ name: 'default', namespace: 'default' }),
+    ],
+    [
+      'client-node CoreV1Api over undici fetch (registration; delivery before)',
+      () => registration.core.readNamespacedServiceAccount({ name: 'default', namespace: 'default' }),
+    ],
+    [
+      'undici fetch, JSON.parse',
+      async () => (await undici.fetch(cluster.server + path, { dispatcher: agent, headers })).json(),
+    ],
+    [
+      PLAIN_UNDICI,
+      async () => (await undici.request(cluster.server + path, { dispatcher: agent, headers })).body.json(),
+    ],
+    [
+      'node:http2, JSON.parse',
+      () =>
+        new Promise((done, fail) => {
+          const stream = session.request({ ':path': path, ...headers });
+          const chunks: Buffer[] = [];
+          stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+          stream.on('end', () => done(JSON.parse(Buffer.concat(chunks).toString())));
+          stream.on('error', fail);
+          stream.end();
+        }),
+    ],
+  ];
+  try {
+    for (let round = 0; round < ROUNDS; round++)
+      for (const [label, one] of clients) await measure(label, one);
+  } finally {
+    delivery.close();
+    await agent.close();
+    session.close();
+  }
+  return clients.map(([label]) => best.get(label) as ClientCost);
 }
 
 if (import.meta.main) {
