@@ -24,10 +24,18 @@ function alignedBase64(secret: string): string[] {
   return variants;
 }
 
+/** Values that may appear in a scrubbed text only through a replacement: any with a character of it. */
+const touchesReplacement = (value: string) => /[[\]]/.test(value) || REDACTED.includes(value);
+
 export class Redactor {
   private readonly values = new Set<string>();
-  /** `values` longest first, so a secret that contains another registered one is replaced whole. */
-  private longestFirst: string[] | undefined;
+  /**
+   * `values` by their first MIN_SECRET_LENGTH characters, with their rank longest first (so a secret that
+   * contains another registered one is replaced whole): a scrub
+   * looks up each position of its text instead of searching the text for every value, which made a
+   * scrub's cost grow with the fleet (a run registers some 40 values per cluster).
+   */
+  private index: { byPrefix: Map<string, [string, number][]>; always: [string, number][] } | undefined;
 
   /**
    * Registers secret strings, and their base64 forms, which is how they sit in Secrets and headers: the
@@ -66,14 +74,38 @@ export class Redactor {
   }
 
   scrub(text: string): string {
+    if (this.values.size === 0) return text;
+    const { byPrefix, always } = this.indexed();
+    // The values the text holds (and those a replacement could make appear), longest first: replacing
+    // them in that order is the same as trying every registered value in it.
+    const found = new Map<string, number>(always);
+    for (let at = 0; at + MIN_SECRET_LENGTH <= text.length; at++) {
+      for (const [value, rank] of byPrefix.get(text.slice(at, at + MIN_SECRET_LENGTH)) ?? [])
+        if (!found.has(value) && text.startsWith(value, at)) found.set(value, rank);
+    }
     let out = text;
-    // Sorted once per change, not per call: a fleet's run registers thousands of values and scrubs every
-    // string of every log line.
-    this.longestFirst ??= [...this.values].sort((a, b) => b.length - a.length);
-    for (const value of this.longestFirst) {
+    for (const [value] of [...found].sort((a, b) => a[1] - b[1])) {
       if (out.includes(value)) out = out.replaceAll(value, REDACTED);
     }
     return out;
+  }
+
+  /** Sorted and indexed once per change, not per call: every string of every log line is scrubbed. */
+  private indexed(): NonNullable<Redactor['index']> {
+    if (this.index) return this.index;
+    const byPrefix = new Map<string, [string, number][]>();
+    const always: [string, number][] = [];
+    [...this.values]
+      .sort((a, b) => b.length - a.length)
+      .forEach((value, rank) => {
+        if (touchesReplacement(value)) always.push([value, rank]);
+        const prefix = value.slice(0, MIN_SECRET_LENGTH);
+        const list = byPrefix.get(prefix);
+        if (list) list.push([value, rank]);
+        else byPrefix.set(prefix, [[value, rank]]);
+      });
+    this.index = { byPrefix, always };
+    return this.index;
   }
 
   /** Scrubs every string inside a value (strings themselves, not their JSON escapes). */
@@ -86,7 +118,7 @@ export class Redactor {
     for (const value of values) {
       if (value.length < MIN_SECRET_LENGTH || this.values.has(value)) continue;
       this.values.add(value);
-      this.longestFirst = undefined;
+      this.index = undefined;
     }
   }
 
