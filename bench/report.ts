@@ -580,7 +580,10 @@ function simulationNotes(): string[] {
     "  in its own inventory: the steady state's requests are then exactly a real fleet's. In the first run the",
     "  clusters' inventory writes race on the shared object; those that lose get a 409, which cred-courier",
     "  logs as a warning (most of the first run's warnings). They still count as one request each, as on a",
-    '  real cluster.',
+    '  real cluster. The shared inventory grows with K (K / 2 clusters × 10 entries per apiserver, where a',
+    "  real cluster's holds its own 10), and every cluster reads and checks all of it: a cost that grows with",
+    '  K here and not in a real fleet, so the CPU per cluster at the largest K errs high, and the ceiling',
+    '  computed from it low.',
     "- moto's ECR answers an `expiresAt` in 2015: cred-courier warns once per run and assumes 12 h.",
     '',
   ];
