@@ -44,6 +44,8 @@ export interface SecretsApi {
 export interface S3Api {
   send(command: ListObjectsV2Command): Promise<ListObjectsV2CommandOutput>;
   send(command: ListPartsCommand): Promise<ListPartsCommandOutput>;
+  /** Closes the client's connections (S3Client's own); a client made for one session is done with it. */
+  destroy?(): void;
 }
 
 export interface AwsClients {

@@ -48,6 +48,7 @@ export function countingAws(
           calls.s3Probe++;
           return client.send(command);
         },
+        destroy: () => client.destroy?.(),
       };
     },
     secretsManager: () => {
