@@ -311,7 +311,7 @@ async function main(): Promise<void> {
     }
     // The settings the runs used (defaults unless --settings changed them), for the bound.
     const { settings } = parseConfig(configYaml(fleet.slice(0, 1), ks[0] ?? 1), 'bench-clusters.yaml');
-    const limits = ceiling(results, deployed);
+    const limits = ceiling(results, deployed, settings.concurrency);
     const markdown = renderReport({
       machine: machine(loadAtStart),
       deployment: deployed,

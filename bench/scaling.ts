@@ -61,6 +61,8 @@ export function fitLine(points: readonly (readonly [number, number])[]): Line {
 
 export interface Ceiling {
   readonly deployment: Deployment;
+  /** The K the lines are fitted to. */
+  readonly fittedKs: readonly number[];
   readonly vcpu: number;
   readonly heapLimitMiB: number;
   /** Per steady-state K: what was measured, and the Lambda time it implies. */
@@ -90,8 +92,14 @@ function largestWithin(line: Line, limit: number): number {
   return Math.max(0, Math.floor((limit - line.a) / line.b));
 }
 
-export function ceiling(results: readonly KResult[], d: Deployment): Ceiling {
+/**
+ * `concurrency` clusters run at once: below it, memory and time grow with the clusters in flight, not
+ * with the fleet, so the lines are fitted to the K above it when at least two were measured.
+ */
+export function ceiling(results: readonly KResult[], d: Deployment, concurrency: number): Ceiling {
   const vcpu = d.memorySizeMb / MB_PER_VCPU;
+  const above = results.filter((r) => r.k > concurrency);
+  const fitted = above.length >= 2 ? above : results;
   const rows = results.map(({ k, steady }) => ({
     k,
     wallMs: steady.wallMs,
@@ -101,11 +109,12 @@ export function ceiling(results: readonly KResult[], d: Deployment): Ceiling {
     // A CPU-bound run at the Lambda's share takes its CPU time ÷ the share; a network-bound one its wall.
     lambdaMs: Math.max(steady.wallMs, steady.cpuMs / Math.min(1, vcpu)),
   }));
-  const wall = fitLine(rows.map((r) => [r.k, r.wallMs]));
-  const cpu = fitLine(rows.map((r) => [r.k, r.cpuMs]));
-  const rss = fitLine(rows.map((r) => [r.k, r.rssMiB]));
+  const points = rows.filter((r) => fitted.some((f) => f.k === r.k));
+  const wall = fitLine(points.map((r) => [r.k, r.wallMs]));
+  const cpu = fitLine(points.map((r) => [r.k, r.cpuMs]));
+  const rss = fitLine(points.map((r) => [r.k, r.rssMiB]));
   const live = fitLine(
-    rows.flatMap((r) => (r.liveHeapMiB === undefined ? [] : [[r.k, r.liveHeapMiB] as const])),
+    points.flatMap((r) => (r.liveHeapMiB === undefined ? [] : [[r.k, r.liveHeapMiB] as const])),
   );
   const halfTimeoutMs = (d.timeoutSeconds * 1000) / 2;
   const cpuAtShare = { a: cpu.a / Math.min(1, vcpu), b: cpu.b / Math.min(1, vcpu) };
@@ -113,6 +122,7 @@ export function ceiling(results: readonly KResult[], d: Deployment): Ceiling {
   const byMemory = Math.min(largestWithin(rss, d.memorySizeMb), largestWithin(live, heapLimitMiB(d)));
   return {
     deployment: d,
+    fittedKs: points.map((r) => r.k),
     vcpu,
     heapLimitMiB: heapLimitMiB(d),
     rows,
@@ -147,7 +157,7 @@ export function renderCeiling(c: Ceiling, when: Date): string {
         `| ${r.k} | ${s(r.wallMs)} | ${s(r.cpuMs)} | ${(r.cpuMs / r.k).toFixed(1)} ms | ${r.rssMiB.toFixed(0)} MiB | ${r.liveHeapMiB === undefined ? '—' : `${r.liveHeapMiB.toFixed(0)} MiB`} | ${s(r.lambdaMs)} |`,
     ),
     '',
-    `Fitted against K: wall ${per(c.wall)}; CPU ${per(c.cpu)}; peak RSS ${c.rss.b.toFixed(3)} MiB per cluster + ${c.rss.a.toFixed(0)} MiB;`,
+    `Fitted against K (${c.fittedKs.join(', ')}): wall ${per(c.wall)}; CPU ${per(c.cpu)}; peak RSS ${c.rss.b.toFixed(3)} MiB per cluster + ${c.rss.a.toFixed(0)} MiB;`,
     `live heap after the run ${(c.live.b * 1024).toFixed(1)} KiB per cluster + ${c.live.a.toFixed(0)} MiB.`,
     '',
     `**Ceiling: ${c.clusters.toLocaleString('en')} clusters per invocation** — by time ${c.byTime.toLocaleString('en')} (CPU at ${c.vcpu.toFixed(2)} vCPU, or the wall where`,
