@@ -48,6 +48,14 @@ function headersOf(options: ConfigurationOptions | undefined): Record<string, st
 const segment = encodeURIComponent;
 
 /**
+ * A dry run is a parameter CoreV1Api takes and this client does not send: refused, so a caller asking
+ * for one never makes the real write instead.
+ */
+function refuseDryRun(dryRun: string | undefined): void {
+  if (dryRun !== undefined) throw new Error('the delivery client sends no dry runs: use CoreV1Api');
+}
+
+/**
  * One request: JSON body in, parsed JSON out. A status outside 2xx becomes the ApiException client-node
  * would throw: 401 without a body, anything else with the body as text.
  */
@@ -92,36 +100,50 @@ export function lightCore(transport: KubeTransport): CoreRequests {
   const ns = (namespace: string) => `/api/v1/namespaces/${segment(namespace)}`;
   const request = <T>(method: string, path: string, options?: Parameters<typeof kubeRequest>[3]) =>
     kubeRequest<T>(transport, method, path, options);
+  const contentType = (options: ConfigurationOptions | undefined) =>
+    headersOf(options)['content-type'] ?? 'application/json-patch+json';
   return {
     readNamespacedSecret: ({ name, namespace }) =>
       request<V1Secret>('GET', `${ns(namespace)}/secrets/${segment(name)}`),
-    patchNamespacedSecret: ({ name, namespace, body, fieldManager, force }, options) =>
-      request<V1Secret>('PATCH', `${ns(namespace)}/secrets/${segment(name)}`, {
+    patchNamespacedSecret: async ({ name, namespace, body, fieldManager, force, dryRun }, options) => {
+      refuseDryRun(dryRun);
+      return request<V1Secret>('PATCH', `${ns(namespace)}/secrets/${segment(name)}`, {
         query: { fieldManager, force },
         body,
-        contentType: headersOf(options)['content-type'] ?? 'application/json-patch+json',
-      }),
-    createNamespacedSecret: ({ namespace, body, fieldManager }) =>
-      request<V1Secret>('POST', `${ns(namespace)}/secrets`, { query: { fieldManager }, body }),
-    deleteNamespacedSecret: ({ name, namespace, body }) =>
-      request<V1Status>('DELETE', `${ns(namespace)}/secrets/${segment(name)}`, { body }),
+        contentType: contentType(options),
+      });
+    },
+    createNamespacedSecret: async ({ namespace, body, fieldManager, dryRun }) => {
+      refuseDryRun(dryRun);
+      return request<V1Secret>('POST', `${ns(namespace)}/secrets`, { query: { fieldManager }, body });
+    },
+    deleteNamespacedSecret: async ({ name, namespace, body, dryRun }) => {
+      refuseDryRun(dryRun);
+      return request<V1Status>('DELETE', `${ns(namespace)}/secrets/${segment(name)}`, { body });
+    },
     readNamespacedServiceAccount: ({ name, namespace }) =>
       request<V1ServiceAccount>('GET', `${ns(namespace)}/serviceaccounts/${segment(name)}`),
-    patchNamespacedServiceAccount: ({ name, namespace, body, fieldManager }, options) =>
-      request<V1ServiceAccount>('PATCH', `${ns(namespace)}/serviceaccounts/${segment(name)}`, {
+    patchNamespacedServiceAccount: async ({ name, namespace, body, fieldManager, dryRun }, options) => {
+      refuseDryRun(dryRun);
+      return request<V1ServiceAccount>('PATCH', `${ns(namespace)}/serviceaccounts/${segment(name)}`, {
         query: { fieldManager },
         body,
-        contentType: headersOf(options)['content-type'] ?? 'application/json-patch+json',
-      }),
+        contentType: contentType(options),
+      });
+    },
     readNamespacedConfigMap: ({ name, namespace }) =>
       request<V1ConfigMap>('GET', `${ns(namespace)}/configmaps/${segment(name)}`),
-    createNamespacedConfigMap: ({ namespace, body, fieldManager }) =>
-      request<V1ConfigMap>('POST', `${ns(namespace)}/configmaps`, { query: { fieldManager }, body }),
-    replaceNamespacedConfigMap: ({ name, namespace, body, fieldManager }) =>
-      request<V1ConfigMap>('PUT', `${ns(namespace)}/configmaps/${segment(name)}`, {
+    createNamespacedConfigMap: async ({ namespace, body, fieldManager, dryRun }) => {
+      refuseDryRun(dryRun);
+      return request<V1ConfigMap>('POST', `${ns(namespace)}/configmaps`, { query: { fieldManager }, body });
+    },
+    replaceNamespacedConfigMap: async ({ name, namespace, body, fieldManager, dryRun }) => {
+      refuseDryRun(dryRun);
+      return request<V1ConfigMap>('PUT', `${ns(namespace)}/configmaps/${segment(name)}`, {
         query: { fieldManager },
         body,
-      }),
+      });
+    },
     listNamespace: ({ labelSelector } = {}) =>
       request<V1NamespaceList>('GET', '/api/v1/namespaces', { query: { labelSelector } }),
   };
