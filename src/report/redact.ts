@@ -29,13 +29,32 @@ const touchesReplacement = (value: string) => /[[\]]/.test(value) || REDACTED.in
 
 export class Redactor {
   private readonly values = new Set<string>();
+  /** What this redactor also knows: a scoped one's run-wide redactor. */
+  private readonly parent: Redactor | undefined;
+  /** Where a scope also registers what it learns, when asked to. */
+  private readonly reportTo: Redactor | undefined;
   /**
    * `values` by their first MIN_SECRET_LENGTH characters, with their rank longest first (so a secret that
-   * contains another registered one is replaced whole): a scrub
-   * looks up each position of its text instead of searching the text for every value, which made a
-   * scrub's cost grow with the fleet (a run registers some 40 values per cluster).
+   * contains another registered one is replaced whole): a scrub looks up each position of its text
+   * instead of searching the text for every value, which made a scrub's cost grow with the fleet (a run
+   * registers some 40 values per cluster).
    */
   private index: { byPrefix: Map<string, [string, number][]>; always: [string, number][] } | undefined;
+
+  constructor(scope?: { readonly parent: Redactor; readonly report: boolean }) {
+    this.parent = scope?.parent;
+    this.reportTo = scope?.report ? scope.parent : undefined;
+  }
+
+  /**
+   * A redactor for one cluster's turn: it scrubs with this one's values and its own, and what it learns
+   * (the cluster's credentials, its rendered Secrets) goes with it when the turn ends, so a run does not
+   * keep every cluster's secrets to its end. `report` registers them with this one too, for a caller
+   * that passed its own redactor to scrub or scan captured output with afterwards.
+   */
+  scoped(options: { readonly report: boolean }): Redactor {
+    return new Redactor({ parent: this, report: options.report });
+  }
 
   /**
    * Registers secret strings, and their base64 forms, which is how they sit in Secrets and headers: the
@@ -61,7 +80,7 @@ export class Redactor {
   addEncoded(...encoded: readonly string[]): void {
     for (const value of encoded) {
       // The same data goes to every namespace of a target: one set lookup after the first.
-      if (this.values.has(value)) continue;
+      if (this.knows(value)) continue;
       this.register(value);
       const plain = Buffer.from(value, 'base64').toString('utf8');
       if (this.scrub(plain) !== plain) this.add(plain);
@@ -70,21 +89,37 @@ export class Redactor {
 
   /** Every registered value (and its base64 forms): what a leak scan looks for in captured output. */
   registered(): readonly string[] {
-    return [...this.values];
+    return [...new Set([...(this.parent?.registered() ?? []), ...this.values])];
+  }
+
+  private knows(value: string): boolean {
+    return this.values.has(value) || (this.parent?.knows(value) ?? false);
+  }
+
+  private get size(): number {
+    return this.values.size + (this.parent?.size ?? 0);
+  }
+
+  /** This redactor's values the text holds (and those a replacement could make appear), with ranks. */
+  private found(text: string, depth: number, into: Map<string, [number, number, number]>): void {
+    this.parent?.found(text, depth - 1, into);
+    const { byPrefix, always } = this.indexed();
+    for (const [value, rank] of always) into.set(value, [value.length, depth, rank]);
+    for (let at = 0; at + MIN_SECRET_LENGTH <= text.length; at++) {
+      for (const [value, rank] of byPrefix.get(text.slice(at, at + MIN_SECRET_LENGTH)) ?? [])
+        if (!into.has(value) && text.startsWith(value, at)) into.set(value, [value.length, depth, rank]);
+    }
   }
 
   scrub(text: string): string {
-    if (this.values.size === 0) return text;
-    const { byPrefix, always } = this.indexed();
-    // The values the text holds (and those a replacement could make appear), longest first: replacing
-    // them in that order is the same as trying every registered value in it.
-    const found = new Map<string, number>(always);
-    for (let at = 0; at + MIN_SECRET_LENGTH <= text.length; at++) {
-      for (const [value, rank] of byPrefix.get(text.slice(at, at + MIN_SECRET_LENGTH)) ?? [])
-        if (!found.has(value) && text.startsWith(value, at)) found.set(value, rank);
-    }
+    if (this.size === 0) return text;
+    // Longest first (a run-wide value before a scope's of the same length): replacing the values the
+    // text holds in that order is the same as trying every registered value in it.
+    const found = new Map<string, [number, number, number]>();
+    this.found(text, 0, found);
     let out = text;
-    for (const [value] of [...found].sort((a, b) => a[1] - b[1])) {
+    const order = [...found].sort(([, a], [, b]) => b[0] - a[0] || a[1] - b[1] || a[2] - b[2]);
+    for (const [value] of order) {
       if (out.includes(value)) out = out.replaceAll(value, REDACTED);
     }
     return out;
@@ -110,15 +145,16 @@ export class Redactor {
 
   /** Scrubs every string inside a value (strings themselves, not their JSON escapes). */
   scrubValue<T>(value: T): T {
-    if (this.values.size === 0) return value;
+    if (this.size === 0) return value;
     return this.walk(value) as T;
   }
 
   private register(...values: readonly string[]): void {
     for (const value of values) {
-      if (value.length < MIN_SECRET_LENGTH || this.values.has(value)) continue;
+      if (value.length < MIN_SECRET_LENGTH || this.knows(value)) continue;
       this.values.add(value);
       this.index = undefined;
+      this.reportTo?.register(value);
     }
   }
 

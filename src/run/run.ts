@@ -121,6 +121,10 @@ export async function runDelivery(options: RunOptions): Promise<RunResult> {
       });
       return emptyResult(name, failure);
     }
+    // The cluster's own secrets (its kubeconfig's credential, its rendered Secrets) are known for its
+    // turn only; a caller that passed its own redactor (to scan the output afterwards) still sees them.
+    const clusterRedactor = redactor.scoped({ report: options.redactor !== undefined });
+    const clusterLogger = redacting(options.logger, clusterRedactor);
     try {
       return await deliverCluster({
         planned,
@@ -130,16 +134,16 @@ export async function runDelivery(options: RunOptions): Promise<RunResult> {
         kinds: plan.kinds,
         kubeconfigs: options.kubeconfigs,
         secrets: options.aws.secretsManager(),
-        redactor,
-        logger,
+        redactor: clusterRedactor,
+        logger: clusterLogger,
         now,
         runSignal,
         ...(options.onKubeRequest ? { onKubeRequest: options.onKubeRequest } : {}),
       });
     } catch (error) {
       // deliverCluster reports its own failures; anything reaching here is a defect, still contained.
-      const failure = { failureClass: classify(error), message: describeFailure(error, redactor) };
-      logger.error('cluster failed unexpectedly', { cluster: name, ...failureAttributes(failure) });
+      const failure = { failureClass: classify(error), message: describeFailure(error, clusterRedactor) };
+      clusterLogger.error('cluster failed unexpectedly', { cluster: name, ...failureAttributes(failure) });
       return emptyResult(name, failure);
     }
   }

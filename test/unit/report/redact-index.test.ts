@@ -43,6 +43,42 @@ describe('indexed scrub', () => {
     expect(redactor.scrub(sample)).toBe(`[reda${REDACTED}`);
   });
 
+  it('a scoped redactor scrubs with its own values and the run-wide ones, as one redactor of both did', () => {
+    fc.assert(
+      fc.property(
+        fc.array(secret, { maxLength: 5 }),
+        fc.array(secret, { maxLength: 5 }),
+        fc.array(text, { maxLength: 3 }),
+        (runWide, own, texts) => {
+          const run = new Redactor();
+          run.add(...runWide);
+          const cluster = run.scoped({ report: false });
+          cluster.add(...own);
+          const both = new Redactor();
+          both.add(...runWide, ...own);
+          expect([...cluster.registered()].sort()).toEqual([...both.registered()].sort());
+          for (const sample of [...texts, [...own, ...runWide].join(''), texts.join(own[0] ?? '')])
+            expect(cluster.scrub(sample)).toBe(scrubEveryValue(both.registered(), sample));
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it("drops a scope's values with it, unless asked to report them", () => {
+    const run = new Redactor();
+    run.add('run-wide-secret');
+    const quiet = run.scoped({ report: false });
+    quiet.add('cluster-secret-one');
+    const reporting = run.scoped({ report: true });
+    reporting.add('cluster-secret-two');
+    expect(quiet.scrub('cluster-secret-one run-wide-secret')).toBe(`${REDACTED} ${REDACTED}`);
+    // The run-wide redactor never learns a quiet scope's values; a reporting scope's it does.
+    expect(run.scrub('cluster-secret-one cluster-secret-two')).toBe(`cluster-secret-one ${REDACTED}`);
+    expect(run.registered()).toContain('cluster-secret-two');
+    expect(run.registered()).not.toContain('cluster-secret-one');
+  });
+
   it('sees values registered after a scrub', () => {
     const redactor = new Redactor();
     redactor.add('first-secret-value');
