@@ -149,7 +149,8 @@ export async function createFleet(options: {
         const items = response.json<{ items: { metadata: { namespace: string } }[] }>().items;
         return items.filter((sa) => wanted.has(sa.metadata.namespace)).length === wanted.size;
       },
-      300_000,
+      // The controller manager makes them at its own pace: about 5,000 at K = 1,000.
+      Math.max(300_000, options.count * NAMESPACES_PER_CLUSTER * 150),
     );
   }
   options.log(

@@ -1,15 +1,20 @@
 /**
  * `npm run bench`: delivery at fleet scale, side by side with the naive approach and the physical
- * bound, plus the Lambda bundle's cold start. Starts its own rig (building the binaries if missing),
- * simulates up to 200 clusters on the rig's two apiservers behind a latency-injecting proxy, and writes
- * docs/benchmarks.md. Not part of `npm test`.
+ * bound, plus the Lambda bundle's cold start, a comparison of settings at one K, and the ceiling of one
+ * invocation. Starts its own rig (building the binaries if missing), simulates up to 1,000 clusters on
+ * the rig's two apiservers behind a latency-injecting proxy, and writes docs/benchmarks.md and the
+ * measured part of docs/scaling.md. Not part of `npm test`.
  *
- *   npm run bench [-- --rtt 50 --k 10,50,200 --baseline-sample 20 --cold-runs 11 --out FILE]
+ *   npm run bench [-- --rtt 50 --k 10,200,600,1000 --baseline-sample 20 --cold-runs 11 --out FILE
+ *                    --scaling-out FILE --compare "concurrency=16;concurrency=64" --compare-k 200]
  *
- * For experiments: `--cpu-prof` keeps a CPU profile of every cred-courier run in .cache/bench/profiles;
- * `--node-args "--max-old-space-size=96"` passes Node options to the measured processes; `--settings
- * concurrency=64,requestConcurrency=2` overrides run settings (the bound follows); `--cold-runs 0`
- * skips the cold-start measurement.
+ * The measured processes run with `--max-old-space-size` derived from serverless.yml's memorySize
+ * (bench/scaling.ts), as the deployed function's heap is bounded by its memory. For experiments:
+ * `--cpu-prof` keeps a CPU profile of every cred-courier run in .cache/bench/profiles; `--node-args
+ * "--max-old-space-size=96"` passes further Node options to the measured processes (a later option wins);
+ * `--settings concurrency=64,requestConcurrency=2` overrides run settings (the bound follows);
+ * `--compare ''` skips the settings comparison, `--cold-runs 0` the cold-start measurement. A quick look
+ * on a busy machine: `--k 10,40 --compare '' --cold-runs 0 --out /tmp/b.md --scaling-out /tmp/s.md`.
  */
 import { fork } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -30,6 +35,7 @@ import type { RunMeasurement } from './measure.ts';
 import { profileByPackage } from './profile.ts';
 import { type LatencyProxy, startLatencyProxy } from './proxy.ts';
 import { type KResult, type Measured, machine, type Report, renderReport } from './report.ts';
+import { ceiling, deployment, heapLimitMiB, renderCeiling, writeCeiling } from './scaling.ts';
 
 const ROLE = 'arn:aws:iam::123456789012:role/cred-courier-bench';
 const REGION = 'eu-west-1';
@@ -38,15 +44,25 @@ const BUCKET = 'cc-bench-data';
 const { values: args } = parseArgs({
   options: {
     rtt: { type: 'string', default: '50' },
-    k: { type: 'string', default: '10,50,200' },
+    k: { type: 'string', default: '10,200,600,1000' },
     'baseline-sample': { type: 'string', default: '20' },
     'cold-runs': { type: 'string', default: '11' },
     'cpu-prof': { type: 'boolean', default: false },
     'node-args': { type: 'string' },
     settings: { type: 'string', default: '' },
     out: { type: 'string', default: join(PROJECT_ROOT, 'docs/benchmarks.md') },
+    'scaling-out': { type: 'string', default: join(PROJECT_ROOT, 'docs/scaling.md') },
+    /** Settings compared in steady-state runs at `--compare-k`, `;` between alternatives. */
+    compare: {
+      type: 'string',
+      default:
+        'concurrency=16;concurrency=32;concurrency=64;concurrency=128;concurrency=64,requestConcurrency=4;concurrency=64,requestConcurrency=16',
+    },
+    'compare-k': { type: 'string', default: '200' },
   },
 });
+const deployed = deployment();
+const heapMiB = heapLimitMiB(deployed);
 const rttMs = Number(args.rtt);
 const ks = (args.k ?? '')
   .split(',')
@@ -62,7 +78,11 @@ const names = (k: number) => ({
   s3Base: `s3-base-k${k}`,
 });
 
-function configYaml(clusters: readonly SimulatedCluster[], k: number): string {
+function configYaml(
+  clusters: readonly SimulatedCluster[],
+  k: number,
+  settings = args.settings ?? '',
+): string {
   const n = names(k);
   const entries = clusters.map(
     (c) => `
@@ -76,7 +96,7 @@ function configYaml(clusters: readonly SimulatedCluster[], k: number): string {
         region: ${REGION}
         buckets: [{ bucket: ${BUCKET}, prefix: clusters/${c.name}, access: read }]`,
   );
-  const extra = (args.settings ?? '')
+  const extra = settings
     .split(',')
     .filter(Boolean)
     .map((pair) => `\n  ${pair.replace('=', ': ')}`)
@@ -119,6 +139,7 @@ async function runChild(
   const cpuProfDir = profileTo ?? (args['cpu-prof'] && job.mode === 'cred-courier' ? profileDir : undefined);
   const execArgv = [
     '--expose-gc',
+    `--max-old-space-size=${heapMiB}`,
     ...(cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : []),
     ...(args['node-args']?.split(' ').filter(Boolean) ?? []),
   ];
@@ -240,6 +261,29 @@ async function main(): Promise<void> {
       );
       results.push({ k, first, steady, baselineFirst, baselineSteady });
     }
+    // Settings side by side: steady-state runs of one K (its Secrets and inventories are in place).
+    const comparison: NonNullable<Report['comparison']>['runs'][number][] = [];
+    const compareK = Number(args['compare-k']);
+    const alternatives = (args.compare ?? '').split(';').filter(Boolean);
+    if (alternatives.length > 0 && ks.includes(compareK)) {
+      for (const alternative of alternatives) {
+        const merged = [args.settings, alternative].filter(Boolean).join(',');
+        const { settings } = parseConfig(
+          configYaml(fleet.slice(0, 1), compareK, merged),
+          'bench-clusters.yaml',
+        );
+        const measured = await runChild(
+          { mode: 'cred-courier', configYaml: configYaml(fleet.slice(0, compareK), compareK, merged) },
+          proxy,
+          rig,
+          `K=${compareK} steady state with ${alternative}`,
+        );
+        comparison.push({
+          settings: { concurrency: settings.concurrency, requestConcurrency: settings.requestConcurrency },
+          measured,
+        });
+      }
+    }
     // Where the CPU goes: one more steady-state run of the largest K, profiled (the timed runs are not).
     let profile: Report['profile'];
     const largest = results.at(-1);
@@ -267,8 +311,13 @@ async function main(): Promise<void> {
     }
     // The settings the runs used (defaults unless --settings changed them), for the bound.
     const { settings } = parseConfig(configYaml(fleet.slice(0, 1), ks[0] ?? 1), 'bench-clusters.yaml');
+    const limits = ceiling(results, deployed, settings.concurrency);
     const markdown = renderReport({
       machine: machine(loadAtStart),
+      deployment: deployed,
+      heapLimitMiB: heapMiB,
+      ceiling: limits,
+      ...(comparison.length > 0 ? { comparison: { k: compareK, runs: comparison } } : {}),
       date: new Date(),
       rttMs,
       requestSlots: settings.concurrency * settings.requestConcurrency,
@@ -283,7 +332,10 @@ async function main(): Promise<void> {
     });
     mkdirSync(join(args.out ?? '', '..'), { recursive: true });
     writeFileSync(args.out ?? '', markdown);
-    log(`bench: wrote ${args.out} in ${((Date.now() - benchStarted) / 1000).toFixed(0)} s`);
+    writeCeiling(args['scaling-out'] ?? '', renderCeiling(limits, new Date()));
+    log(
+      `bench: wrote ${args.out} and the measured part of ${args['scaling-out']} in ${((Date.now() - benchStarted) / 1000).toFixed(0)} s; ceiling ${limits.clusters} clusters (time ${limits.byTime}, memory ${limits.byMemory})`,
+    );
   } finally {
     await stop();
   }

@@ -4,11 +4,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
-import type { ClientCost } from './client-cost.ts';
+import { type ClientCost, DELIVERY_CLIENT, deliveryOverPlain, PLAIN_UNDICI } from './client-cost.ts';
 import type { ColdStart } from './cold-start.ts';
 import type { CpuUse } from './cpu.ts';
 import { NAMESPACES_PER_CLUSTER } from './fleet.ts';
 import type { RunMeasurement } from './measure.ts';
+import { type Ceiling, type Deployment, HEAP_SHARE, MB_PER_VCPU } from './scaling.ts';
 
 export type Measured = RunMeasurement & { readonly connections: number; readonly cpu?: CpuUse };
 
@@ -66,6 +67,19 @@ export interface Report {
   readonly coldStart?: ColdStart;
   readonly rig: { readonly kubernetes: string; readonly etcd: string };
   readonly benchSeconds: number;
+  /** serverless.yml's memorySize and timeout. */
+  readonly deployment: Deployment;
+  /** `--max-old-space-size` of the measured processes, MiB. */
+  readonly heapLimitMiB: number;
+  readonly ceiling: Ceiling;
+  /** Steady-state runs of one K with other settings. */
+  readonly comparison?: {
+    readonly k: number;
+    readonly runs: readonly {
+      readonly settings: { readonly concurrency: number; readonly requestConcurrency: number };
+      readonly measured: Measured;
+    }[];
+  };
 }
 
 const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
@@ -157,7 +171,7 @@ function kTable(result: KResult, report: Report): string {
   return [
     `### K = ${result.k} clusters (${d.secrets} Secrets, ${d.scopes} distinct mint scopes)`,
     '',
-    '| run | wall | of which mint | ÷ bound | baseline ÷ this | K8s requests | requests / delivered Secret | Secrets delivered | TCP connections | AWS calls: mint / S3 probe / GetSecretValue | peak RSS | CPU of the process |',
+    '| run | wall | until delivery starts | ÷ bound | baseline ÷ this | K8s requests | requests / delivered Secret | Secrets delivered | TCP connections | AWS calls: mint / S3 probe / GetSecretValue | peak RSS | CPU of the process |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     cc('cred-courier, first run (creates)', first, d.boundFirst, d.baselineFirstMs),
     cc('cred-courier, steady state', steady, d.boundSteady, d.baselineSteadyMs),
@@ -253,8 +267,11 @@ export function renderReport(report: Report): string {
     '  is, so its RSS and CPU are its own. Like a scheduled Lambda whose kubeconfig cache has expired, it reads',
     '  every kubeconfig from Secrets Manager (moto); every AWS call is counted. The first run creates every',
     "  Secret; the second, with nothing changed, is the steady state. Wall time is the run's (process start",
-    '  excluded); "of which mint" runs from its start to its first kubeconfig read (plan and mint: delivery',
-    '  starts only once every scope is minted).',
+    '  excluded); "until delivery starts" runs from its start to its first kubeconfig read (plan, and the',
+    "  mints of the first clusters' scopes: each cluster starts as soon as its own scopes are minted, while",
+    '  the later scopes are still being minted).',
+    `- **Memory limit**: the measured processes run with \`--max-old-space-size=${report.heapLimitMiB}\`, ${Math.round(HEAP_SHARE * 100)} % of serverless.yml's`,
+    `  \`memorySize\` (${report.deployment.memorySizeMb} MB), so the heap is collected as it would be in the deployed function.`,
     '- **Baseline** (`bench/baseline.ts`): what in-cluster refresher jobs do, one cluster after another: each',
     '  mints its own ECR token and S3 session, then for every Secret GETs it and creates it (POST) or replaces it',
     '  (PUT with the read resourceVersion), one request at a time over one keep-alive connection per cluster,',
@@ -269,14 +286,50 @@ export function renderReport(report: Report): string {
     '## Results',
     '',
     ...report.results.map((r) => kTable(r, report)),
+    ...comparisonSection(report),
     ...clientCostSection(report),
     ...profileSection(report),
     ...(cs ? coldStartSection(cs) : []),
+    ...ceilingSection(report),
     ...(last ? targets(report, last) : []),
     ...(last ? analysis(report, last) : []),
     ...simulationNotes(),
   ];
   return `${lines.join('\n')}\n`;
+}
+
+function comparisonSection(report: Report): string[] {
+  const comparison = report.comparison;
+  if (!comparison || comparison.runs.length === 0) return [];
+  const fastest = comparison.runs.reduce((a, b) => (b.measured.wallMs < a.measured.wallMs ? b : a));
+  return [
+    `## Settings compared (K = ${comparison.k}, steady state)`,
+    '',
+    'The same fleet and Secrets, one run per setting, one after another in this run (`--compare`):',
+    '',
+    '| `concurrency` | `requestConcurrency` | wall | ÷ the fastest | CPU of the process | peak RSS | TCP connections |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...comparison.runs.map(
+      ({ settings, measured }) =>
+        `| ${settings.concurrency} | ${settings.requestConcurrency} | ${s(measured.wallMs)} | ${x(measured.wallMs / fastest.measured.wallMs)} | ${s(measured.cpuMs)} | ${measured.maxRssMiB.toFixed(0)} MiB | ${measured.connections} |`,
+    ),
+    '',
+    `Fastest: \`concurrency\` ${fastest.settings.concurrency}, \`requestConcurrency\` ${fastest.settings.requestConcurrency}; the defaults are ${report.settings.concurrency} and ${report.settings.requestConcurrency}.`,
+    '',
+  ];
+}
+
+function ceilingSection(report: Report): string[] {
+  const c = report.ceiling;
+  return [
+    '## Ceiling of one invocation',
+    '',
+    `From the steady-state runs above, fitted against K, at serverless.yml's ${c.deployment.memorySizeMb} MB (${c.vcpu.toFixed(2)} vCPU at ${MB_PER_VCPU} MB`,
+    `per vCPU) and ${c.deployment.timeoutSeconds} s timeout: **${c.clusters.toLocaleString('en')} clusters** within half the timeout (by time ${c.byTime.toLocaleString('en')}, by`,
+    `memory ${c.byMemory.toLocaleString('en')}). CPU per cluster ${c.cpu.b.toFixed(1)} ms, peak RSS ${c.rss.b.toFixed(3)} MiB per cluster + ${c.rss.a.toFixed(0)} MiB.`,
+    'How to shard beyond it: [scaling.md](scaling.md), whose measured part this run also wrote.',
+    '',
+  ];
 }
 
 function clientCostSection(report: Report): string[] {
@@ -285,7 +338,8 @@ function clientCostSection(report: Report): string[] {
     '## CPU per Kubernetes request',
     '',
     'The same GET (a ServiceAccount), 2,000 times with 8 in flight, directly to one apiserver (no proxy) over',
-    "one HTTP/2 connection, in the bench's own process (`bench/client-cost.ts`):",
+    "one pooled connection, in the bench's own process (`bench/client-cost.ts`). The delivery client is",
+    "cred-courier's hot path (`src/kube/core.ts`); client-node's CoreV1Api is what registration uses:",
     '',
     '| client | CPU per request | wall per request |',
     '| --- | ---: | ---: |',
@@ -359,6 +413,10 @@ function targets(report: Report, result: KResult): string[] {
   });
   const speedup = d.baselineSteadyMs / result.steady.wallMs;
   const ratio = result.steady.wallMs / d.boundSteady;
+  const overPlain = deliveryOverPlain(report.clientCost);
+  // Memory flat in the fleet size: the largest K against K = 200 (or the smallest K measured).
+  const base = report.results.find((r) => r.k === 200) ?? report.results[0];
+  const flat = base && base !== result ? { base, large: result } : undefined;
   return [
     `## Targets (K = ${result.k}, steady state unless said)`,
     '',
@@ -375,6 +433,16 @@ function targets(report: Report, result: KResult): string[] {
         ]
       : []),
     `| peak RSS, either run | ≤ 160 MiB | ${rss.toFixed(0)} MiB | ${mark(rss <= 160)} |`,
+    ...(overPlain === undefined
+      ? []
+      : [
+          `| delivery client's CPU per request | ≤ 2 × ${PLAIN_UNDICI} | ${x(overPlain)} | ${mark(overPlain <= 2)} |`,
+        ]),
+    ...(flat
+      ? [
+          `| peak RSS at K = ${flat.large.k} against K = ${flat.base.k} (steady state) | within 10 % | ${flat.large.steady.maxRssMiB.toFixed(0)} vs ${flat.base.steady.maxRssMiB.toFixed(0)} MiB (${((100 * flat.large.steady.maxRssMiB) / flat.base.steady.maxRssMiB - 100).toFixed(0)} %) | ${mark(flat.large.steady.maxRssMiB <= 1.1 * flat.base.steady.maxRssMiB)} |`,
+        ]
+      : []),
     '',
   ];
 }
@@ -395,8 +463,9 @@ function analysis(report: Report, result: KResult): string[] {
   const inFlight = (steady.kubeRequests * rtt) / Math.max(1, deliveryMs);
   const split = cpuSplit(steady);
   const kubeCpuPerRequest = steady.cpuMs / Math.max(1, steady.kubeRequests);
-  const ours = report.clientCost[0];
-  const lightest = report.clientCost.at(-1);
+  const ours = report.clientCost.find((c) => c.label === DELIVERY_CLIENT);
+  const plain = report.clientCost.find((c) => c.label === PLAIN_UNDICI);
+  const vcpu = Math.min(1, report.deployment.memorySizeMb / MB_PER_VCPU);
   const cs = report.coldStart;
   const composition = new Map(cs?.composition.map((c) => [c.name, c.bytes]) ?? []);
   const kubeClientBytes =
@@ -423,8 +492,9 @@ function analysis(report: Report, result: KResult): string[] {
     `for the ${result.k} S3 grants), whatever the number of namespaces. Beside them: ${steady.aws.s3Probe} S3 probes (one per fresh`,
     `session) and ${steady.aws.getSecretValue} kubeconfig reads, which a warm Lambda skips for \`kubeconfigCacheSeconds\`.`,
     '',
-    `**Wall time (${x(steady.wallMs / d.boundSteady)} the bound).** ${s(steady.mintMs ?? 0)} of the ${s(steady.wallMs)} is minting ${d.scopes} scopes, 8 at a`,
-    `time, before any delivery starts; the bound includes it too. Delivery then took ${s(deliveryMs)} against the bound's`,
+    `**Wall time (${x(steady.wallMs / d.boundSteady)} the bound).** ${s(steady.mintMs ?? 0)} of the ${s(steady.wallMs)} passed before the first cluster started`,
+    `(planning, and minting its scopes; the other ${d.scopes} scopes are minted 8 at a time while clusters deliver); the bound`,
+    `includes it too. Delivery then took ${s(deliveryMs)} against the bound's`,
     `${d.waves} RTT (${s(d.waves * rtt)}). Two things keep it there:`,
     '',
     `1. *The shape of a cluster's work.* Each cluster's requests form a chain — connect (TCP and TLS: 2 RTT),`,
@@ -443,13 +513,12 @@ function analysis(report: Report, result: KResult): string[] {
       : []),
     `   cred-courier's own process used ${s(steady.cpuMs)} of CPU — ${kubeCpuPerRequest.toFixed(2)} ms per Kubernetes request, AWS calls and`,
     `   kubeconfig parsing included${steady.cpuMs > d.boundSteady ? ', more than the whole bound' : ''}. On a Lambda with one vCPU (1,769 MB) the run cannot`,
-    `   be faster than its CPU time; at the 512 MB of serverless.yml (about 0.29 vCPU) that is about ${s(steady.cpuMs / 0.29)}.`,
-    ...(ours && lightest
+    `   be faster than its CPU time; at the ${report.deployment.memorySizeMb} MB of serverless.yml (about ${vcpu.toFixed(2)} vCPU) that is about ${s(steady.cpuMs / vcpu)}.`,
+    ...(ours && plain
       ? [
-          `   Per request, cred-courier's client costs ${ours.cpuMsPerRequest.toFixed(2)} ms of CPU where a plain \`node:http2\` request costs`,
-          `   ${lightest.cpuMsPerRequest.toFixed(2)} ms (table above): client-node's per-request work (a new undici Agent built and`,
-          '   discarded on every call, WHATWG fetch, model (de)serialisation) is the largest share of the CPU, ahead',
-          `   of the AWS SDK's (profile above${topPackages(report)}).`,
+          `   Per request, cred-courier's delivery client costs ${ours.cpuMsPerRequest.toFixed(2)} ms of CPU where a plain \`undici.request\` costs`,
+          `   ${plain.cpuMsPerRequest.toFixed(2)} ms (table above); where the rest of the process's CPU goes is in the profile above`,
+          `   (${topPackages(report).replace(/^: /, '')}).`,
         ]
       : []),
     '',
@@ -479,13 +548,13 @@ function analysis(report: Report, result: KResult): string[] {
     `**Peak RSS (${Math.max(first.maxRssMiB, steady.maxRssMiB).toFixed(0)} MiB).** The baseline's process, which loads the same client code and`,
     `AWS SDK but holds almost nothing, peaks at ${baselineSteady.maxRssMiB.toFixed(0)} MiB: that is the code's footprint. The run adds heap:`,
     `${memory(steady)} — mostly garbage from ${steady.kubeRequests} requests' worth of`,
-    'short-lived objects, which V8 lets accumulate before collecting (`--node-args=--max-old-space-size=…`',
-    'trades CPU for a lower peak). A lighter client (fewer allocations per request, less code) is again what',
-    'would move it.',
-    ...(Math.max(first.maxRssMiB, steady.maxRssMiB) < 460
-      ? ["At this K, memory is not what sizes the Lambda's 512 MB: its CPU share is (see the wall time)."]
+    `short-lived objects, which V8 lets accumulate up to the heap limit (here ${report.heapLimitMiB} MiB) before collecting.`,
+    ...(Math.max(first.maxRssMiB, steady.maxRssMiB) < 0.9 * report.deployment.memorySizeMb
+      ? [
+          `At this K, memory is not what sizes the Lambda's ${report.deployment.memorySizeMb} MB: its CPU share is (see the wall time).`,
+        ]
       : [
-          "At this K, the peak approaches the Lambda's 512 MB: memory sizes it as much as its CPU share does.",
+          `At this K, the peak approaches the Lambda's ${report.deployment.memorySizeMb} MB: memory sizes it as much as its CPU share does.`,
         ]),
     '',
   );
@@ -511,7 +580,10 @@ function simulationNotes(): string[] {
     "  in its own inventory: the steady state's requests are then exactly a real fleet's. In the first run the",
     "  clusters' inventory writes race on the shared object; those that lose get a 409, which cred-courier",
     "  logs as a warning (most of the first run's warnings). They still count as one request each, as on a",
-    '  real cluster.',
+    '  real cluster. The shared inventory grows with K (K / 2 clusters × 10 entries per apiserver, where a',
+    "  real cluster's holds its own 10), and every cluster reads and checks all of it: a cost that grows with",
+    '  K here and not in a real fleet, so the CPU per cluster at the largest K errs high, and the ceiling',
+    '  computed from it low.',
     "- moto's ECR answers an `expiresAt` in 2015: cred-courier warns once per run and assumes 12 h.",
     '',
   ];

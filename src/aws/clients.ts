@@ -43,6 +43,8 @@ export interface StsApi {
 /** The probe of a fresh role session: GetCallerIdentity is always allowed and names the session. */
 export interface CallerIdentityApi {
   send(command: GetCallerIdentityCommand): Promise<GetCallerIdentityCommandOutput>;
+  /** Closes the client's connections (STSClient's own); a client made for one session is done with it. */
+  destroy?(): void;
 }
 /** Reading kubeconfigs; renewing one (src/run/renew.ts) also describes it and puts a version. */
 export interface SecretsApi {
@@ -55,6 +57,8 @@ export interface SecretsApi {
 export interface S3Api {
   send(command: ListObjectsV2Command): Promise<ListObjectsV2CommandOutput>;
   send(command: ListPartsCommand): Promise<ListPartsCommandOutput>;
+  /** Closes the client's connections (S3Client's own); a client made for one session is done with it. */
+  destroy?(): void;
 }
 
 /** Where the CLI's `--region`/`--profile` point the SDK; empty: the environment's defaults. */

@@ -6,15 +6,16 @@
  */
 import { getCACertificates } from 'node:tls';
 import {
-  CoreV1Api,
   createConfiguration,
+  HttpMethod,
   KubeConfig,
-  type RequestContext,
+  RequestContext,
   type ResponseContext,
   ServerConfiguration,
 } from '@kubernetes/client-node';
 import type { Dispatcher } from 'undici';
 import { RedirectRefusedError } from '../errors.ts';
+import { type CoreRequests, lightCore } from './core.ts';
 import { type KubeProxy, proxyConnectionPool } from './proxy.ts';
 
 export interface KubeClientOptions {
@@ -28,7 +29,8 @@ export interface KubeClientOptions {
 }
 
 export interface KubeClient {
-  readonly core: CoreV1Api;
+  /** Delivery's CoreV1 calls, sent without client-node's API classes (`core.ts`). */
+  readonly core: CoreRequests;
   readonly server: string;
   /**
    * Closes the client's connections, including connection attempts its abandoned requests left behind
@@ -42,7 +44,26 @@ export interface KubeClient {
 export interface KubeConfiguration {
   readonly configuration: ReturnType<typeof createConfiguration>;
   readonly server: string;
+  /** The same connection pool, timeouts and hook, for requests sent without client-node's API classes. */
+  readonly transport: KubeTransport;
   close(): void;
+}
+
+/**
+ * What a request sent without client-node's API classes (`request.ts`) needs to go out exactly as the
+ * configuration's do: the cluster's one connection pool with redirects refused, the headers that
+ * authenticate it (computed by client-node from the kubeconfig), its signal and the request hook.
+ */
+export interface KubeTransport {
+  readonly server: string;
+  /** Resolved once per client: the kubeconfig's credential is read when the first request leaves. */
+  connection(): Promise<{
+    readonly dispatcher: Dispatcher;
+    readonly headers: Readonly<Record<string, string>>;
+  }>;
+  /** A new request's signal: its own timeout, and the client's signal (the cluster's deadline). */
+  requestSignal(): AbortSignal;
+  readonly onRequest?: (method: string, path: string) => void;
 }
 
 /** Where a redirect pointed, as scheme, host and port only: its path or query could carry anything. */
@@ -127,19 +148,26 @@ export function kubeConfiguration(kubeConfig: KubeConfig, options: KubeClientOpt
   // own TCP and TLS connection: keep the first pool and send every request to the cluster through it.
   let pool: Dispatcher | undefined;
   let dispatcher: Dispatcher | undefined;
+  /** The cluster's one pool, taken from the first authenticated request context, with redirects refused. */
+  const connectionPool = (context: RequestContext): Dispatcher => {
+    if (!pool) {
+      pool = options.proxy
+        ? proxyConnectionPool(cluster.name, options.proxy, authentication)
+        : context.getDispatcher();
+      // Without a pool of its own, the request would go out through one that follows redirects.
+      if (!pool) throw new Error(`cluster ${cluster.name}: no connection pool to refuse redirects on`);
+      dispatcher = pool.compose(refuseRedirects(cluster.name));
+    }
+    return dispatcher as Dispatcher;
+  };
+  const requestSignal = () => {
+    const timeout = AbortSignal.timeout(options.requestTimeoutMs);
+    return options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
+  };
   const middleware = {
     pre: async (context: RequestContext) => {
-      if (!pool) {
-        pool = options.proxy
-          ? proxyConnectionPool(cluster.name, options.proxy, authentication)
-          : context.getDispatcher();
-        // Without a pool of its own, the request would go out through one that follows redirects.
-        if (!pool) throw new Error(`cluster ${cluster.name}: no connection pool to refuse redirects on`);
-        dispatcher = pool.compose(refuseRedirects(cluster.name));
-      }
-      context.setDispatcher(dispatcher as Dispatcher);
-      const timeout = AbortSignal.timeout(options.requestTimeoutMs);
-      context.setSignal(options.signal ? AbortSignal.any([timeout, options.signal]) : timeout);
+      context.setDispatcher(connectionPool(context));
+      context.setSignal(requestSignal());
       options.onRequest?.(context.getHttpMethod().toString(), new URL(context.getUrl()).pathname);
       return context;
     },
@@ -150,9 +178,26 @@ export function kubeConfiguration(kubeConfig: KubeConfig, options: KubeClientOpt
     authMethods: { default: authentication },
     promiseMiddleware: [middleware],
   });
+  let connection: ReturnType<KubeTransport['connection']> | undefined;
+  const transport: KubeTransport = {
+    server: cluster.server,
+    // client-node's own authentication of a request context: TLS options, token, exec plugin or client
+    // certificate, exactly as for its API classes.
+    connection: () => {
+      connection ??= (async () => {
+        const context = new RequestContext(cluster.server, HttpMethod.GET);
+        await authentication.applySecurityAuthentication(context);
+        return { dispatcher: connectionPool(context), headers: { ...context.getHeaders() } };
+      })();
+      return connection;
+    },
+    requestSignal,
+    ...(options.onRequest ? { onRequest: options.onRequest } : {}),
+  };
   return {
     configuration,
     server: cluster.server,
+    transport,
     close: () => {
       pool?.destroy().catch(() => {});
     },
@@ -160,6 +205,6 @@ export function kubeConfiguration(kubeConfig: KubeConfig, options: KubeClientOpt
 }
 
 export function createKubeClient(kubeConfig: KubeConfig, options: KubeClientOptions): KubeClient {
-  const { configuration, server, close } = kubeConfiguration(kubeConfig, options);
-  return { core: new CoreV1Api(configuration), server, close };
+  const { transport, server, close } = kubeConfiguration(kubeConfig, options);
+  return { core: lightCore(transport), server, close };
 }

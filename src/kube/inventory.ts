@@ -3,12 +3,13 @@
  * `namespace/secret` pairs cred-courier delivered there. Prune reads it to find Secrets of namespaces
  * no longer selected, without any list permission on Secrets. It holds names only, never credentials.
  */
-import { ApiException, type CoreV1Api, type V1ConfigMap } from '@kubernetes/client-node';
+import { ApiException, type V1ConfigMap } from '@kubernetes/client-node';
 import { DNS_LABEL, DNS_SUBDOMAIN, quote } from '../config/schema.ts';
 import type { KindSpecs } from '../kinds/config.ts';
 import { KIND_IDS, type KindId } from '../kinds/kind.ts';
 import { LABELS, MANAGER } from '../kinds/metadata.ts';
 import { kindSecrets } from '../kinds/secrets.ts';
+import type { CoreRequests } from './core.ts';
 
 export const INVENTORY_NAME = 'cred-courier-inventory';
 
@@ -65,7 +66,7 @@ export function inventoryEntryProblem(
  * `ignored` (quoted and cut, as it may hold anything) instead of `entries`.
  */
 export async function readInventory(
-  core: CoreV1Api,
+  core: CoreRequests,
   namespace: string,
   managed: ManagedNames,
 ): Promise<Inventory> {
@@ -107,7 +108,7 @@ export function parseInventoryEntry(entry: string): { namespace: string; secretN
  * The read resourceVersion is a precondition: a concurrent run's write wins and this one fails with 409.
  */
 export async function writeInventory(
-  core: CoreV1Api,
+  core: CoreRequests,
   namespace: string,
   previous: Inventory,
   updates: ReadonlyMap<KindId, readonly string[]>,

@@ -1,8 +1,9 @@
 /** Namespace lookups for selection: only made when the config uses globs or a label selector. */
-import type { CoreV1Api } from '@kubernetes/client-node';
+
+import type { CoreRequests } from './core.ts';
 
 /** Names of namespaces that are not being deleted, optionally filtered by a label selector on the server. */
-export async function listNamespaceNames(core: CoreV1Api, labelSelector?: string): Promise<string[]> {
+export async function listNamespaceNames(core: CoreRequests, labelSelector?: string): Promise<string[]> {
   const list = await core.listNamespace(labelSelector ? { labelSelector } : {});
   return list.items
     .filter((ns) => ns.status?.phase !== 'Terminating' && !ns.metadata?.deletionTimestamp)

@@ -14,12 +14,13 @@
  * - adopt (cluster opt-in): when the update was refused, server-side apply with force, taking over every
  *   field, unless the Secret is another installation's.
  */
-import { type CoreV1Api, PatchStrategy, setHeaderOptions, type V1Secret } from '@kubernetes/client-node';
+import { PatchStrategy, setHeaderOptions, type V1Secret } from '@kubernetes/client-node';
 import { quote } from '../config/schema.ts';
 import { MissingObjectError, OwnershipConflictError } from '../errors.ts';
 import type { SecretManifest } from '../kinds/kind.ts';
 import { isOwnedBy, LABELS, MANAGER, type Owner } from '../kinds/metadata.ts';
 import { isApiStatus } from '../report/classify.ts';
+import type { CoreRequests } from './core.ts';
 import { referencesPullSecret, removePullSecretReference } from './service-accounts.ts';
 
 export type WriteAction = 'created' | 'updated' | 'adopted';
@@ -63,7 +64,7 @@ function labelled(manifest: SecretManifest, owner: Owner): SecretManifest {
 }
 
 export async function writeSecret(
-  core: CoreV1Api,
+  core: CoreRequests,
   rendered: SecretManifest,
   options: { readonly adopt: boolean; readonly owner: Owner },
 ): Promise<WriteAction> {
@@ -88,7 +89,7 @@ export async function writeSecret(
   return createSecret(core, manifest, where);
 }
 
-async function patchOwned(core: CoreV1Api, manifest: SecretManifest, tests: object[]): Promise<void> {
+async function patchOwned(core: CoreRequests, manifest: SecretManifest, tests: object[]): Promise<void> {
   const { name, namespace } = manifest.metadata;
   await core.patchNamespacedSecret(
     { name, namespace, body: ownedUpdatePatch(manifest, tests), fieldManager: MANAGER },
@@ -102,7 +103,7 @@ async function patchOwned(core: CoreV1Api, manifest: SecretManifest, tests: obje
  * the object read; anything else is a conflict and left as it is.
  */
 async function takeOverUnlabelled(
-  core: CoreV1Api,
+  core: CoreRequests,
   manifest: SecretManifest,
   owner: Owner,
   refusal: unknown,
@@ -161,7 +162,11 @@ function whoseSecret(secret: V1Secret, owner: Owner): string {
   return `another type (${quote(secret.type ?? '', 63)})`;
 }
 
-async function createSecret(core: CoreV1Api, manifest: SecretManifest, where: string): Promise<WriteAction> {
+async function createSecret(
+  core: CoreRequests,
+  manifest: SecretManifest,
+  where: string,
+): Promise<WriteAction> {
   try {
     await core.createNamespacedSecret({
       namespace: manifest.metadata.namespace,
@@ -193,7 +198,7 @@ async function createSecret(core: CoreV1Api, manifest: SecretManifest, where: st
  * resourceVersion goes into the applied object, so a Secret changed after the read is refused (409).
  */
 async function adoptSecret(
-  core: CoreV1Api,
+  core: CoreRequests,
   manifest: SecretManifest,
   owner: Owner,
   refusal: unknown,
@@ -261,7 +266,7 @@ export type Requester = <T>(operation: () => Promise<T>) => Promise<T>;
  * @throws OwnershipConflictError when the Secret changed between the read and the delete.
  */
 export async function removeOwnedSecret(
-  core: CoreV1Api,
+  core: CoreRequests,
   target: RemovalTarget,
   owner: Owner,
   options: { readonly dryRun: boolean; readonly request?: Requester },
@@ -301,7 +306,7 @@ export async function removeOwnedSecret(
  * them the delete would not be tied to the read that proved ownership). False when it is gone.
  */
 export async function deleteExactly(
-  core: CoreV1Api,
+  core: CoreRequests,
   namespace: string,
   name: string,
   uid: string | undefined,
@@ -329,7 +334,7 @@ export async function deleteExactly(
 
 /** Reads a Secret's metadata and type, or undefined when absent (for `plan` and `status`). */
 export async function readSecretHead(
-  core: CoreV1Api,
+  core: CoreRequests,
   namespace: string,
   name: string,
   owner?: Owner,
@@ -346,7 +351,7 @@ export async function readSecretHead(
 
 /** The Secret as the apiserver has it now, or undefined when there is none (404). */
 async function readSecretIfPresent(
-  core: CoreV1Api,
+  core: CoreRequests,
   namespace: string,
   name: string,
 ): Promise<V1Secret | undefined> {

@@ -7,20 +7,20 @@
  */
 import {
   ApiException,
-  type CoreV1Api,
   PatchStrategy,
   setHeaderOptions,
   type V1ServiceAccount,
 } from '@kubernetes/client-node';
 import { MissingObjectError } from '../errors.ts';
 import { MANAGER } from '../kinds/metadata.ts';
+import type { CoreRequests } from './core.ts';
 
 export type ReferenceAction = 'added' | 'present' | 'removed' | 'absent';
 
 const MAX_ATTEMPTS = 5;
 
 async function modifyPullSecrets(
-  core: CoreV1Api,
+  core: CoreRequests,
   namespace: string,
   name: string,
   change: (names: readonly string[]) => string[] | undefined,
@@ -63,7 +63,7 @@ async function modifyPullSecrets(
 
 /** Appends `secretName` to the ServiceAccount's imagePullSecrets if it is not there. */
 export async function ensurePullSecretReference(
-  core: CoreV1Api,
+  core: CoreRequests,
   namespace: string,
   serviceAccount: string,
   secretName: string,
@@ -76,7 +76,7 @@ export async function ensurePullSecretReference(
 
 /** Removes `secretName` from the ServiceAccount's imagePullSecrets; a missing ServiceAccount is fine. */
 export async function removePullSecretReference(
-  core: CoreV1Api,
+  core: CoreRequests,
   namespace: string,
   serviceAccount: string,
   secretName: string,
@@ -94,7 +94,7 @@ export async function removePullSecretReference(
 
 /** Whether the ServiceAccount references the Secret (for `status`); undefined when it does not exist. */
 export async function referencesPullSecret(
-  core: CoreV1Api,
+  core: CoreRequests,
   namespace: string,
   serviceAccount: string,
   secretName: string,

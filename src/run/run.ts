@@ -1,10 +1,10 @@
 /**
  * One delivery run: plan (pure) → mint each distinct scope once (AWS) → per cluster, with bounded
- * concurrency and a deadline each: render and deliver (Kubernetes), then prune. A failure in one cluster
+ * concurrency and a deadline each, as soon as its own scopes are minted (`pipeline.ts`): render and
+ * deliver (Kubernetes), then prune. A failure in one cluster
  * is classified and reported; it never stops the others. This module and `cluster.ts` are the only ones
  * that talk to both AWS and Kubernetes.
  */
-import pLimit from 'p-limit';
 import type { AwsClients } from '../aws/clients.ts';
 import type { KubeconfigSource } from '../aws/kubeconfig-store.ts';
 import { awsNeedsOf } from '../aws/preflight.ts';
@@ -15,6 +15,7 @@ import { classify, describeFailure, FAILURE_CLASSES } from '../report/classify.t
 import { type RunLogger, redacting } from '../report/logger.ts';
 import { Redactor } from '../report/redact.ts';
 import { deliverCluster } from './cluster.ts';
+import { pipeline } from './pipeline.ts';
 import type { ClusterResult, MintOutcome, RunResult } from './types.ts';
 import { failureAttributes } from './types.ts';
 
@@ -41,6 +42,8 @@ export interface RunOptions {
 
 /** Time kept back before the deadline so results can still be reported. */
 const DEADLINE_RESERVE_MS = 3_000;
+/** AWS calls in flight while minting (ECR tokens, AssumeRole). */
+const MINT_CONCURRENCY = 8;
 
 export async function runDelivery(options: RunOptions): Promise<RunResult> {
   const now = options.now ?? (() => new Date());
@@ -60,56 +63,56 @@ export async function runDelivery(options: RunOptions): Promise<RunResult> {
     ? AbortSignal.timeout(Math.max(1, deadlineMs - Date.now()))
     : new AbortController().signal;
 
-  // Mint: each distinct scope once, whichever clusters share it.
+  // Mint each distinct scope once, whichever clusters share it, in the order clusters need them; each
+  // cluster starts as soon as its own scopes are minted. Clusters side by side, each on its own
+  // deadline; none can stop another.
   const minted = new Map<string, Minted<unknown> | { failure: { failureClass: 'mint'; message: string } }>();
-  const mintLimit = pLimit(8);
-  const mints: MintOutcome[] = await Promise.all(
-    plan.mints.map((mint) =>
-      mintLimit(async (): Promise<MintOutcome> => {
-        const scope = describeScope(mint.request);
-        try {
-          const result = await mint.kind.mint(mint.request, {
-            aws: options.aws,
-            now,
-            warn: (message, attributes) => logger.warn(message, { kind: mint.kind.id, ...attributes }),
-            info: (message, attributes) => logger.info(message, { kind: mint.kind.id, ...attributes }),
-            registerSecrets: (...secrets) => redactor.add(...secrets),
-          });
-          redactor.add(...result.secrets);
-          minted.set(mint.key, result);
-          return {
-            kind: mint.kind.id,
-            scope,
-            clusters: mint.clusters,
-            expiresAt: result.expiresAt.toISOString(),
-          };
-        } catch (error) {
-          const failure = { failureClass: 'mint' as const, message: describeFailure(error, redactor) };
-          minted.set(mint.key, { failure });
-          logger.error('mint failed', {
-            kind: mint.kind.id,
-            scope,
-            clusters: mint.clusters,
-            ...failureAttributes(failure),
-          });
-          return { kind: mint.kind.id, scope, clusters: mint.clusters, failure };
-        }
-      }),
-    ),
-  );
-
-  // Deliver: clusters side by side, each on its own deadline; none can stop another.
+  const plannedMints = new Map(plan.mints.map((mint) => [mint.key, mint]));
   const settings = options.config.settings;
-  const clusterLimit = pLimit(settings.concurrency);
-  const clusters: ClusterResult[] = await Promise.all(
-    plan.clusters.map((planned) =>
-      clusterLimit(async () => {
-        const result = await deliverOrReport(planned);
-        options.onClusterDone?.(result);
-        return result;
-      }),
-    ),
-  );
+  const run = await pipeline({
+    items: plan.clusters,
+    scopesOf: (planned) => planned.targets.flatMap((target) => target.scopeKeys),
+    mint: async (key): Promise<MintOutcome> => {
+      const mint = plannedMints.get(key) as (typeof plan.mints)[number];
+      const scope = describeScope(mint.request);
+      try {
+        const result = await mint.kind.mint(mint.request, {
+          aws: options.aws,
+          now,
+          warn: (message, attributes) => logger.warn(message, { kind: mint.kind.id, ...attributes }),
+          info: (message, attributes) => logger.info(message, { kind: mint.kind.id, ...attributes }),
+          registerSecrets: (...secrets) => redactor.add(...secrets),
+        });
+        redactor.add(...result.secrets);
+        minted.set(mint.key, result);
+        return {
+          kind: mint.kind.id,
+          scope,
+          clusters: mint.clusters,
+          expiresAt: result.expiresAt.toISOString(),
+        };
+      } catch (error) {
+        const failure = { failureClass: 'mint' as const, message: describeFailure(error, redactor) };
+        minted.set(mint.key, { failure });
+        logger.error('mint failed', {
+          kind: mint.kind.id,
+          scope,
+          clusters: mint.clusters,
+          ...failureAttributes(failure),
+        });
+        return { kind: mint.kind.id, scope, clusters: mint.clusters, failure };
+      }
+    },
+    deliver: async (planned) => {
+      const result = await deliverOrReport(planned);
+      options.onClusterDone?.(result);
+      return result;
+    },
+    mintConcurrency: MINT_CONCURRENCY,
+    deliverConcurrency: settings.concurrency,
+  });
+  const mints = run.mints.flatMap(({ outcome }) => (outcome ? [outcome] : []));
+  const clusters = run.results;
 
   async function deliverOrReport(planned: (typeof plan.clusters)[number]): Promise<ClusterResult> {
     const name = planned.cluster.name;
@@ -121,6 +124,10 @@ export async function runDelivery(options: RunOptions): Promise<RunResult> {
       });
       return emptyResult(name, failure);
     }
+    // The cluster's own secrets (its kubeconfig's credential, its rendered Secrets) are known for its
+    // turn only; a caller that passed its own redactor (to scan the output afterwards) still sees them.
+    const clusterRedactor = redactor.scoped({ report: options.redactor !== undefined });
+    const clusterLogger = redacting(options.logger, clusterRedactor);
     try {
       return await deliverCluster({
         planned,
@@ -130,16 +137,16 @@ export async function runDelivery(options: RunOptions): Promise<RunResult> {
         kinds: plan.kinds,
         kubeconfigs: options.kubeconfigs,
         secrets: options.aws.secretsManager(),
-        redactor,
-        logger,
+        redactor: clusterRedactor,
+        logger: clusterLogger,
         now,
         runSignal,
         ...(options.onKubeRequest ? { onKubeRequest: options.onKubeRequest } : {}),
       });
     } catch (error) {
       // deliverCluster reports its own failures; anything reaching here is a defect, still contained.
-      const failure = { failureClass: classify(error), message: describeFailure(error, redactor) };
-      logger.error('cluster failed unexpectedly', { cluster: name, ...failureAttributes(failure) });
+      const failure = { failureClass: classify(error), message: describeFailure(error, clusterRedactor) };
+      clusterLogger.error('cluster failed unexpectedly', { cluster: name, ...failureAttributes(failure) });
       return emptyResult(name, failure);
     }
   }

@@ -49,6 +49,7 @@ export function countingAws(
           calls.s3Probe++;
           return client.send(command);
         },
+        destroy: () => client.destroy?.(),
       };
     },
     secretsManager: () => {

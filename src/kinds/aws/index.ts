@@ -87,14 +87,17 @@ async function probe(
   where: string,
 ): Promise<void> {
   let arn: string | undefined;
+  // A client per session, closed with the probe, like the S3 probe's: kept, every grant would hold a socket.
+  const sts = deps.aws.callerIdentity(grant.region, credentials);
   try {
-    arn = (await deps.aws.callerIdentity(grant.region, credentials).send(new GetCallerIdentityCommand({})))
-      .Arn;
+    arn = (await sts.send(new GetCallerIdentityCommand({}))).Arn;
   } catch (error) {
     throw new MintError(
       `${where}: the new credentials do not work (sts:GetCallerIdentity: ${awsErrorSummary(error)}); not delivered`,
       { cause: error },
     );
+  } finally {
+    sts.destroy?.();
   }
   deps.info('AWS session probed', { cluster, grant: grant.secretName, sessionArn: arn ?? 'unknown' });
 }

@@ -5,6 +5,7 @@
  */
 import { ListObjectsV2Command, ListPartsCommand } from '@aws-sdk/client-s3';
 import { awsErrorSummary } from '../../aws/assume-role.ts';
+import type { S3Api } from '../../aws/clients.ts';
 import type { ClusterSpec } from '../../config/types.ts';
 import { MintError } from '../../errors.ts';
 import type { CredentialKind, KindTarget, MintDeps, Minted, RenderInput, SecretManifest } from '../kind.ts';
@@ -70,6 +71,16 @@ async function mint({ cluster, grant }: S3Request, deps: MintDeps): Promise<Mint
  */
 async function probe(grant: S3Grant, credentials: SessionKeys, deps: MintDeps, where: string): Promise<void> {
   const s3 = deps.aws.s3(grant.region, credentials);
+  // A client per session, so its connection is closed with the probe: kept, every grant of a fleet would
+  // hold a socket and its buffers until the run ends.
+  try {
+    await probeBuckets(s3, grant, where);
+  } finally {
+    s3.destroy?.();
+  }
+}
+
+async function probeBuckets(s3: S3Api, grant: S3Grant, where: string): Promise<void> {
   for (const { bucket, prefix, access } of grant.buckets) {
     const target = `s3://${bucket}/${prefix ?? ''}`;
     try {

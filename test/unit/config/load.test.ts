@@ -174,7 +174,7 @@ describe('Function: parseConfig', () => {
 
       // Assess
       expect(absent.settings).toEqual({
-        concurrency: 16,
+        concurrency: 64,
         requestConcurrency: 8,
         requestTimeoutSeconds: 10,
         clusterDeadlineSeconds: 60,
