@@ -2,7 +2,9 @@
  * A proxy per cluster, on the rig's real apiservers through a real forward proxy (squid, see
  * test/rig/forward-proxy.ts). The clusters' stored kubeconfigs name `apiserver-<id>.proxied.test`, a
  * name only the proxy resolves: a cluster delivered by that name was reached through the proxy. The
- * proxy's access log is read back to show CONNECT tunnels and never a plaintext request.
+ * proxy's access log is read back to show CONNECT tunnels and never a plaintext request. The function's
+ * check (`check --remote`, the handler in-process behind a stand-in of Lambda's Invoke API) reaches such
+ * a cluster through the proxy its entry names, and tells what to do for one whose entry names none.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer, type Socket } from 'node:net';
@@ -17,8 +19,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultAwsClients } from '../../src/aws/clients.ts';
 import { secretsManagerKubeconfigs } from '../../src/aws/kubeconfig-store.ts';
 import { proxyAuthorization } from '../../src/aws/proxy-credentials.ts';
+import { checkText } from '../../src/cli/commands/check.ts';
 import { loadConfig } from '../../src/config/load.ts';
-import { checkClusters } from '../../src/register/check.ts';
+import { type CheckReport, checkClusters } from '../../src/register/check.ts';
 import { registerCluster as register } from '../../src/register/register.ts';
 import { Redactor } from '../../src/report/redact.ts';
 import { RecordingListener } from '../faults/sink.ts';
@@ -26,14 +29,16 @@ import { ensureNamespace } from '../rig/accounts.ts';
 import { accessLogLines, proxiedHost, type RigProxy } from '../rig/forward-proxy.ts';
 import { kubeRequest } from '../rig/kube-http.ts';
 import { freePort, type RigCluster, waitFor } from '../rig/rig.ts';
+import { type LambdaEndpoint, startFunctionEndpoint } from '../support/lambda-endpoint.ts';
 import {
   capturedRun,
   configOf,
   type RegisteredCluster,
   registerCluster,
   shareControlNamespace,
+  storeKubeconfig,
 } from './fixtures.ts';
-import { registerOptions } from './register-support.ts';
+import { cli, EVERY_CHECK_OK, registerOptions, storedKubeconfig } from './register-support.ts';
 import { rig, skipReason, theRig, uniqueName, useRigAws } from './rig-context.ts';
 
 const proxyReady = Boolean(rig?.proxy);
@@ -70,10 +75,16 @@ async function secretExists(cluster: RigCluster, namespace: string, name: string
   return response.status === 200;
 }
 
-/** Access log lines naming `host`, once squid has written at least `count` (it writes when a tunnel ends). */
-async function tunnelLines(host: string, count = 1): Promise<string[]> {
+/**
+ * Access log lines naming `host`, once squid has written at least `count` (it writes when a tunnel ends);
+ * only those after the first `since` lines of the log.
+ */
+async function tunnelLines(host: string, count = 1, since = 0): Promise<string[]> {
   const proxy = theProxy();
-  const matching = () => accessLogLines(proxy).filter((line) => line.includes(host));
+  const matching = () =>
+    accessLogLines(proxy)
+      .slice(since)
+      .filter((line) => line.includes(host));
   await waitFor(`${count} access log line(s) for ${host}`, async () => matching().length >= count, 30_000);
   return matching();
 }
@@ -110,7 +121,10 @@ describe.skipIf(!proxyReady)(
     }
 
     /** One cluster entry; `proxy` is the YAML flow mapping of its proxy, if any. */
-    const entry = (cluster: RegisteredCluster & { app: string }, proxy?: string) =>
+    const entry = (
+      cluster: Pick<RegisteredCluster, 'name' | 'secretId'> & { readonly app: string },
+      proxy?: string,
+    ) =>
       [
         `  - name: ${cluster.name}`,
         `    kubeconfigSecret: ${cluster.secretId}`,
@@ -380,6 +394,96 @@ describe.skipIf(!proxyReady)(
         30_000,
       );
       expect(accessLogLines(proxy).filter((line) => PLAINTEXT.test(line))).toEqual([]);
+    });
+
+    describe('check --remote, through a stand-in of Lambda’s Invoke API that calls the real handler', () => {
+      const saved = { ...process.env };
+      let endpoint: LambdaEndpoint;
+      const file = join(dir, 'remote-check.yaml');
+
+      beforeAll(async () => {
+        // Powertools' JSON log lines would mix with the CLI output the test captures.
+        process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+        // The handler reads its registration file once, at its first invocation: the test writes it first.
+        process.env.CRED_COURIER_CONFIG = file;
+        const { handler } = await import('../../functions/distribute.ts');
+        endpoint = await startFunctionEndpoint('cred-courier-rig-distribute', handler);
+        // Only Lambda goes to the stand-in; Secrets Manager stays moto.
+        process.env.AWS_ENDPOINT_URL_LAMBDA = endpoint.url;
+      });
+      afterAll(async () => {
+        process.env = saved;
+        await endpoint?.close();
+      });
+
+      it('the function reaches a cluster only the proxy resolves through the proxy its entry names (every check ok, CONNECT in the log); without one, reachability fails as dns with what to do', async () => {
+        // Prepare: one identity, registered directly (so that every tunnel the log shows from here on is
+        // the function's), stored for both clusters by the name only the proxy resolves.
+        const proxy = theProxy();
+        const rigCluster = theRig().clusters.a;
+        const app = uniqueName('app');
+        const control = uniqueName('cc');
+        const named = (prefix: string) => {
+          const name = uniqueName(prefix);
+          return { name, app, secretId: `cred-courier/test/${name}` };
+        };
+        const proxied = named('via-proxy');
+        const unproxied = named('no-proxy');
+        writeFileSync(file, fileOf(control, entry(proxied), entry(unproxied)));
+        await ensureNamespace(rigCluster, app);
+        const registered = await register(
+          registerOptions(
+            { configFile: file, cluster: proxied.name, adminKubeconfigPath: rigCluster.adminKubeconfigPath },
+            // Beyond check's 7-day expiry warning.
+            { token: { kind: 'token-request', seconds: 30 * 24 * 3600 } },
+          ),
+        );
+        expect(registered.ok, JSON.stringify(registered.verification?.items)).toBe(true);
+        const stored = viaProxiedName('a')(await storedKubeconfig(proxied.secretId));
+        expect(stored).toContain(`server: ${proxiedServer('a')}`);
+        for (const { secretId } of [proxied, unproxied]) await storeKubeconfig(secretId, stored);
+        writeFileSync(file, fileOf(control, entry(proxied, `{ url: "${proxy.open}" }`), entry(unproxied)));
+        const before = accessLogLines(proxy).length;
+
+        // Act
+        const text = await cli(['check', '--remote', '--stage', 'rig']);
+        const json = await cli(['check', '--remote', '--stage', 'rig', '-o', 'json']);
+        process.stdout.write(
+          `check --remote of a cluster through its proxy and one without:\n$ cred-courier check --remote --stage rig\n${text.stderr}${text.stdout}exit ${text.code}\n`,
+        );
+
+        // Assess
+        expect(text.code).toBe(1);
+        expect(json.code).toBe(1);
+        const report = JSON.parse(json.stdout) as CheckReport;
+        expect(text.stdout).toBe(`${checkText(report)}\n`);
+        const byName = Object.fromEntries(report.clusters.map((c) => [c.cluster, c]));
+        expect(byName[proxied.name]?.ok).toBe(true);
+        expect(byName[proxied.name]?.items.map((i) => `${i.check}:${i.status}`)).toEqual(EVERY_CHECK_OK);
+        expect(byName[proxied.name]?.items[1]?.detail).toMatch(
+          new RegExp(`^${proxiedServer('a').replaceAll('.', '\\.')} answers \\(Kubernetes v`),
+        );
+        expect(byName[unproxied.name]?.ok).toBe(false);
+        expect(byName[unproxied.name]?.items.map((i) => `${i.check}:${i.status}`)).toEqual([
+          'kubeconfig:ok',
+          'reachability:fail',
+        ]);
+        expect(byName[unproxied.name]?.items[1]?.detail).toMatch(
+          new RegExp(
+            `^dns: .*${proxiedHost('a').replaceAll('.', '\\.')}.*\\(the server name does not resolve\\); to do: the server must be reachable from where delivery runs \\(the function's network, not yours\\).*or name a proxy for the cluster in the registration file`,
+          ),
+        );
+        expect(text.stdout).toContain(
+          `${unproxied.name}: PROBLEMS\n  ✓ kubeconfig: read from ${unproxied.secretId}\n  ✗ reachability: dns: `,
+        );
+        // The two checks tunnelled to the apiserver through the proxy; nothing went in plaintext.
+        const host = `${proxiedHost('a')}:${portOf(rigCluster)}`;
+        const lines = await tunnelLines(`CONNECT ${host} `, 2, before);
+        for (const line of lines)
+          expect(line).toMatch(new RegExp(`TCP_TUNNEL/200 \\d+ CONNECT ${host.replaceAll('.', '\\.')} `));
+        expect(accessLogLines(proxy).filter((line) => PLAINTEXT.test(line))).toEqual([]);
+        process.stdout.write(`proxy access log (the function's checks):\n${lines.join('\n')}\n`);
+      });
     });
   },
 );

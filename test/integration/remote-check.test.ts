@@ -21,18 +21,14 @@ import { type RegisterReport, registerCluster } from '../../src/register/registe
 import { ensureNamespace } from '../rig/accounts.ts';
 import { kubeRequest } from '../rig/kube-http.ts';
 import { freePort, type RigCluster } from '../rig/rig.ts';
-import { functionErrorReply, type LambdaEndpoint, startLambdaEndpoint } from '../support/lambda-endpoint.ts';
+import { type LambdaEndpoint, lambdaContext, startFunctionEndpoint } from '../support/lambda-endpoint.ts';
 import { storeKubeconfig } from './fixtures.ts';
 import { createLedgerTable, recordedDuring, requestParams, topicWithQueue } from './moto-support.ts';
 import { cli, EVERY_CHECK_OK, registerOptions, storedKubeconfig, tokenOf } from './register-support.ts';
 import { rig, skipReason, theRig, uniqueName, useRigAws } from './rig-context.ts';
 
 const SECRET = 'ecr-pull';
-const CONTEXT = {
-  getRemainingTimeInMillis: () => 60_000,
-  functionName: 'cred-courier-rig-distribute',
-  awsRequestId: 'remote-check',
-} as unknown as Context;
+const FUNCTION_NAME = 'cred-courier-rig-distribute';
 
 /** The Kubernetes objects a check could touch, each with its resourceVersion: equal before and after. */
 async function objectVersions(cluster: RigCluster, namespaces: readonly string[]): Promise<string[]> {
@@ -133,7 +129,7 @@ describe.skipIf(!rig)(
       rmSync(dir, { recursive: true, force: true });
     });
 
-    const invokeCheck = (event: unknown) => handler(event, CONTEXT);
+    const invokeCheck = (event: unknown) => handler(event, lambdaContext(FUNCTION_NAME));
 
     it('register warns that the rig’s loopback server is one the function cannot reach, in text and JSON, and still registers', async () => {
       // Act
@@ -214,19 +210,7 @@ describe.skipIf(!rig)(
       let endpoint: LambdaEndpoint;
 
       beforeAll(async () => {
-        endpoint = await startLambdaEndpoint(async (functionName, event) => {
-          if (functionName !== 'cred-courier-rig-distribute')
-            return {
-              status: 404,
-              headers: { 'x-amzn-errortype': 'ResourceNotFoundException' },
-              body: { Type: 'User', Message: `Function not found: ${functionName}` },
-            };
-          try {
-            return { body: await invokeCheck(event) };
-          } catch (error) {
-            return functionErrorReply(error);
-          }
-        });
+        endpoint = await startFunctionEndpoint(FUNCTION_NAME, handler);
         // Only Lambda goes to the stand-in; Secrets Manager stays moto.
         process.env.AWS_ENDPOINT_URL_LAMBDA = endpoint.url;
       });

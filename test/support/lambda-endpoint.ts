@@ -6,6 +6,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Context } from 'aws-lambda';
 
 export interface LambdaReply {
   readonly status?: number;
@@ -68,4 +69,37 @@ export function functionErrorReply(error: unknown): LambdaReply {
     headers: { 'x-amz-function-error': 'Unhandled' },
     body: { errorType: e.name, errorMessage: e.message, trace: [] },
   };
+}
+
+/** The context of a handler invoked in-process as `functionName`, with a minute left to run. */
+export function lambdaContext(functionName: string): Context {
+  return {
+    getRemainingTimeInMillis: () => 60_000,
+    functionName,
+    awsRequestId: 'in-process',
+  } as unknown as Context;
+}
+
+/**
+ * The Invoke API of the one function `functionName`, whose invocations run `handler` in-process (what
+ * it throws comes back as the runtime's function error); any other name is not found, as Lambda says.
+ */
+export function startFunctionEndpoint(
+  functionName: string,
+  handler: (event: unknown, context: Context) => Promise<unknown>,
+): Promise<LambdaEndpoint> {
+  const context = lambdaContext(functionName);
+  return startLambdaEndpoint(async (name, event) => {
+    if (name !== functionName)
+      return {
+        status: 404,
+        headers: { 'x-amzn-errortype': 'ResourceNotFoundException' },
+        body: { Type: 'User', Message: `Function not found: ${name}` },
+      };
+    try {
+      return { body: await handler(event, context) };
+    } catch (error) {
+      return functionErrorReply(error);
+    }
+  });
 }
