@@ -261,7 +261,7 @@ describe.skipIf(!rig)(
         );
         expect(unknown.code).toBe(2);
         expect(unknown.stderr).toMatch(
-          /error: cred-courier-rig-distribute failed: CredCourierError: .*no cluster named nope/,
+          /error: cred-courier-rig-distribute failed: UsageError: .*no cluster named nope/,
         );
         expect(noStage.code).toBe(2);
         expect(noStage.stderr).toMatch(/--remote needs --stage <stage>/);
