@@ -142,18 +142,22 @@ describe.skipIf(!rig)(`operator messages${rig ? '' : ` (skipped: ${skipReason})`
     expect(plan.stdout).not.toMatch(/UnknownError|: unknown: /);
   });
 
-  it('a port fetch refuses keeps its cause: network, "bad port", and what to do', async () => {
-    // Prepare: 10080 is on fetch's list of blocked ports; nothing needs to listen there.
+  it('a port fetch refuses keeps its cause on the client-node path (check): network, "bad port", and what to do; delivery\'s own requests are not bound by fetch\'s port list', async () => {
+    // Prepare: 10080 is on fetch's list of blocked ports; nothing listens there.
     const name = uniqueName('port');
     const arn = await storeKubeconfig('eu-west-1', name, kubeconfigFor('https://127.0.0.1:10080', 't'));
+    const config = configFile(name, arn, 'default');
 
-    // Act
-    const plan = await cli(['plan', '-c', configFile(name, arn, 'default')]);
+    // Act: check goes through client-node's API classes (WHATWG fetch); plan through delivery's requests.
+    const check = await cli(['check', '-c', config]);
+    const plan = await cli(['plan', '-c', config]);
 
     // Assess
+    expect(check.code).toBe(1);
+    expect(check.stdout).toContain('network: fetch failed: bad port');
+    expect(check.stdout).toMatch(/bad port.*serve the API on another port/);
     expect(plan.code).toBe(1);
-    expect(plan.stdout).toContain(`${name}: unreachable, state unknown: network: fetch failed: bad port`);
-    expect(plan.stdout).toMatch(/to do: .*bad port/);
+    expect(plan.stdout).toContain(`${name}: unreachable, state unknown: refused: ECONNREFUSED`);
   });
 
   it('unregister --dry-run without access to the cluster says the inventory was not read, never "absent"', async () => {
