@@ -6,7 +6,7 @@
  * Then the params packaging refuses, each named, and cfn-lint and checkov on the sharded template.
  */
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_SHARD_CONCURRENCY,
   FANOUT_IDS,
@@ -15,16 +15,12 @@ import {
 import { PackagingError, parseInputs, type RawInputs } from '../../../scripts/serverless-config.ts';
 import { ORACLE_ACCOUNT, ORACLE_REGION, policyDecision } from './secrets-oracle.ts';
 import {
-  type ProjectCopy,
-  projectCopy,
-  readTemplate,
+  packagedModes,
   resourcesOfType,
-  SAMPLE_CONFIG,
   SLS_TIMEOUT_MS,
   slsPackage,
   staticAnalysisTests,
   TEMPLATE_FILE,
-  type Template,
 } from './sls.ts';
 
 const MODES = {
@@ -33,28 +29,7 @@ const MODES = {
 } as const;
 type Mode = keyof typeof MODES;
 
-const projects = new Map<Mode, ProjectCopy>();
-const templates = new Map<Mode, Template>();
-const template = (mode: Mode): Template => {
-  const packaged = templates.get(mode);
-  if (packaged === undefined) throw new Error(`${mode} was not packaged`);
-  return packaged;
-};
-
-beforeAll(async () => {
-  for (const [mode, params] of Object.entries(MODES) as [Mode, Record<string, string>][]) {
-    const project = projectCopy();
-    projects.set(mode, project);
-    const config = project.write('sample.yaml', SAMPLE_CONFIG);
-    const result = await slsPackage(project.dir, { config, ...params });
-    if (result.code !== 0) throw new Error(`sls package (${mode}) failed:\n${result.output}`);
-    templates.set(mode, readTemplate(project.dir));
-  }
-}, 3 * SLS_TIMEOUT_MS);
-
-afterAll(() => {
-  for (const project of projects.values()) project.remove();
-});
+const { project, template } = packagedModes(MODES);
 
 const FANOUT_RESOURCES = [
   FANOUT_IDS.stateMachine,
@@ -279,15 +254,6 @@ describe('the sharded mode params', () => {
     shardSize: '',
     shardConcurrency: '',
   };
-  const problemOf = (raw: RawInputs): string => {
-    try {
-      parseInputs({ ...BASE, ...raw });
-    } catch (error) {
-      expect(error).toBeInstanceOf(PackagingError);
-      return (error as Error).message;
-    }
-    throw new Error('expected a PackagingError');
-  };
 
   it('are off when empty or 0, with the default concurrency when only shardSize is given', () => {
     expect(parseInputs(BASE).fanout).toBeUndefined();
@@ -320,15 +286,17 @@ describe('the sharded mode params', () => {
       'param shardConcurrency: expected the number of shards run at once from 1 to 1000',
     ],
   ])('refuses %j, naming the param', (raw, message) => {
-    expect(problemOf(raw)).toContain(message);
+    const parse = () => parseInputs({ ...BASE, ...raw });
+    expect(parse).toThrow(PackagingError);
+    expect(parse).toThrow(message);
   });
 
   it(
     'stop sls package with their own message as its first line',
     async () => {
-      const project = projects.get('single') as ProjectCopy;
-      const result = await slsPackage(project.dir, {
-        config: join(project.dir, 'sample.yaml'),
+      const single = project('single');
+      const result = await slsPackage(single.dir, {
+        config: join(single.dir, 'sample.yaml'),
         shardSize: 'many',
       });
       expect(result.code).not.toBe(0);
@@ -343,7 +311,7 @@ describe('the sharded mode params', () => {
 
 describe('static analysis of the sharded template', () => {
   staticAnalysisTests(
-    () => join(projects.get('sharded')?.dir ?? '', TEMPLATE_FILE),
+    () => join(project('sharded').dir, TEMPLATE_FILE),
     () => template('sharded'),
   );
 });
