@@ -16,6 +16,11 @@
  * A check event (`{"check": {"clusters": [...]}}`, see src/run/request.ts) runs `check`'s per-cluster
  * checks from the function's own network with the stored kubeconfigs instead, and returns their report
  * as the payload: nothing is minted, written, recorded, notified or renewed, and no metric is published.
+ *
+ * A plan event (`{"plan": {"shardSize": 50, "request": {"kinds": ["ecr"]}}}`, the first state of the
+ * sharded mode's state machine, scripts/fanout.ts) returns the request's clusters in shards
+ * (src/run/shards.ts) and does nothing else. Each shard then comes back as a run event naming its
+ * clusters; its ledger record still knows every cluster of the file, so no shard prunes another's rows.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
@@ -34,6 +39,7 @@ import { unworkableReason } from '../src/report/transitions.ts';
 import { type Recorded, recordAndNotify } from '../src/run/record.ts';
 import { type CheckRequest, parseInvocation } from '../src/run/request.ts';
 import { runDelivery } from '../src/run/run.ts';
+import { planShards, type ShardPlan } from '../src/run/shards.ts';
 import type { RunResult } from '../src/run/types.ts';
 
 const logger = new Logger({ serviceName: 'cred-courier' });
@@ -53,12 +59,16 @@ export class DeliveryFailedError extends CredCourierError {
   }
 }
 
-export async function handler(event: unknown, context: Context): Promise<RunResult['summary'] | CheckReport> {
+export async function handler(
+  event: unknown,
+  context: Context,
+): Promise<RunResult['summary'] | CheckReport | ShardPlan> {
   logger.addContext(context);
   const invocation = parseInvocation(event);
   config ??= loadConfig(process.env.CRED_COURIER_CONFIG ?? 'config/clusters.yaml');
   const loaded = await config;
   if (invocation.mode === 'check') return checkFromHere(loaded, invocation.request, context);
+  if (invocation.mode === 'plan') return planShards(loaded, invocation.request);
   const request = invocation.request;
   const result = await runDelivery({
     config: loaded,

@@ -23,6 +23,7 @@ import type { KindId } from '../src/kinds/kind.ts';
 import { KIND_SCHEDULES, KIND_TITLES, kindsIam, kindsInUse } from '../src/kinds/packaging.ts';
 import { CREDENTIAL_EXPIRY_WARNING_SECONDS, VALIDITY_THRESHOLDS_SECONDS } from '../src/report/fleet.ts';
 import { METRIC_NAMES, METRICS_NAMESPACE, METRICS_SERVICE } from '../src/report/metrics.ts';
+import { type FanoutInputs, fanoutResources, parseFanoutInputs, type RawFanoutInputs } from './fanout.ts';
 import {
   type NetworkInputs,
   networkFragments,
@@ -73,7 +74,7 @@ export const DURATION_ALARM_RATIO = 0.8;
 const INGESTION_SLACK_SECONDS = 300;
 
 /** What serverless.yml passes in `custom.credCourier` (params arrive as strings from the command line). */
-export interface RawInputs extends RawNetworkInputs {
+export interface RawInputs extends RawNetworkInputs, RawFanoutInputs {
   readonly config?: unknown;
   readonly ecrScheduleHours?: unknown;
   readonly timeout?: unknown;
@@ -92,6 +93,8 @@ export interface PackagingInputs {
   readonly perClusterAlarms: boolean;
   /** Where the function connects from (scripts/network.ts); absent: Lambda's shared addresses, no VPC. */
   readonly network?: NetworkInputs;
+  /** The sharded mode (scripts/fanout.ts); absent: one invocation per schedule. */
+  readonly fanout?: FanoutInputs;
 }
 
 export interface Schedule {
@@ -176,6 +179,7 @@ export function parseInputs(raw: RawInputs): PackagingInputs {
   }
   const perClusterAlarms = booleanParam(problems, 'perClusterAlarms', raw.perClusterAlarms);
   const network = parseNetworkInputs(raw, problems);
+  const fanout = parseFanoutInputs(raw, problems);
   if (problems.length > 0 || ecrScheduleHours === undefined || timeoutSeconds === undefined) {
     throw new PackagingError(
       problems.length === 1
@@ -190,6 +194,7 @@ export function parseInputs(raw: RawInputs): PackagingInputs {
     ...(email === '' ? {} : { alarmEmail: email as string }),
     perClusterAlarms,
     ...(network.mode === 'shared' ? {} : { network }),
+    ...(fanout ? { fanout } : {}),
   };
 }
 
@@ -797,15 +802,30 @@ export function fragmentsFor(config: Config, inputs: PackagingInputs): Packaging
     };
   }
 
+  const schedules = {
+    ecr: { rate: rate(inputs.ecrScheduleHours, 'hour'), enabled: scheduleInUse('ecr') },
+    s3: { rate: rate(s3IntervalMinutes, 'minute'), enabled: scheduleInUse('s3') },
+  };
   const network = networkFragments(inputs.network ?? { mode: 'shared' });
+  // Sharded: the schedules start the state machine, so the function's own schedules stay off.
+  const shards = inputs.fanout
+    ? (fanoutResources(inputs.fanout, {
+        functionId: LOGICAL_IDS.function,
+        alarmTopicId: LOGICAL_IDS.alarmTopic,
+        timeoutSeconds: inputs.timeoutSeconds,
+        schedules,
+      }) as unknown as Resources)
+    : {};
   return {
     iamStatements: [...functionRoleStatements(config), ...network.iamStatements],
-    schedules: {
-      ecr: { rate: rate(inputs.ecrScheduleHours, 'hour'), enabled: scheduleInUse('ecr') },
-      s3: { rate: rate(s3IntervalMinutes, 'minute'), enabled: scheduleInUse('s3') },
-    },
+    schedules: inputs.fanout
+      ? {
+          ecr: { ...schedules.ecr, enabled: false },
+          s3: { ...schedules.s3, enabled: false },
+        }
+      : schedules,
     resources: {
-      Resources: { ...resources, ...network.resources },
+      Resources: { ...resources, ...network.resources, ...shards },
       Outputs: {
         DashboardName: { Description: 'CloudWatch dashboard of the deliveries', Value: { Ref: 'Dashboard' } },
         ...network.outputs,

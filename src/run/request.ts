@@ -6,6 +6,11 @@
  * A check request (`{"check": {}}` or `{"check": {"clusters": [...]}}`) asks for `check`'s read-only
  * per-cluster checks from where the function runs instead of a delivery. It is validated strictly: no
  * other key is allowed beside `check`, so a mistyped event can never turn a check into a delivery.
+ *
+ * A plan request (`{"plan": {"shardSize": 50, "request": {"kinds": ["ecr"]}}}`) is the first step of a
+ * sharded run (scripts/fanout.ts): it delivers nothing and returns the run request split into shards of
+ * at most `shardSize` clusters (src/run/shards.ts), each a run request of its own. Strict too: a plan
+ * never turns into a delivery of the whole fleet in one invocation.
  */
 import { z } from 'zod';
 import { CredCourierError } from '../errors.ts';
@@ -23,14 +28,29 @@ const CheckRequestSchema = z.strictObject({
   check: z.strictObject({ clusters: clusterNames.min(1).optional() }),
 });
 
+/** Clusters per shard: at least 1; at most what one invocation could ever be asked to serve. */
+export const MAX_SHARD_SIZE = 10_000;
+
+const PlanRequestSchema = z.strictObject({
+  plan: z.strictObject({
+    shardSize: z.number().int().min(1).max(MAX_SHARD_SIZE),
+    // The run request to shard, as the schedule would send it to an unsharded function.
+    request: z.strictObject(RunRequestSchema.shape).optional(),
+  }),
+});
+
 export type RunRequest = z.infer<typeof RunRequestSchema>;
+
+/** A run request to split into shards of at most `shardSize` clusters. */
+export type PlanRequest = z.infer<typeof PlanRequestSchema>['plan'];
 
 /** The clusters to check; all when absent. */
 export type CheckRequest = z.infer<typeof CheckRequestSchema>['check'];
 
 export type Invocation =
   | { readonly mode: 'run'; readonly request: RunRequest }
-  | { readonly mode: 'check'; readonly request: CheckRequest };
+  | { readonly mode: 'check'; readonly request: CheckRequest }
+  | { readonly mode: 'plan'; readonly request: PlanRequest };
 
 function invalid(issues: readonly z.core.$ZodIssue[]): CredCourierError {
   const problems = issues.map((issue) => `${issue.path.join('.') || '(event)'}: ${issue.message}`);
@@ -43,12 +63,20 @@ export function parseRunRequest(event: unknown): RunRequest {
   throw invalid(parsed.error.issues);
 }
 
-/** A check request when the event has a `check` key, a run request otherwise. */
+const has = (event: unknown, key: string) =>
+  event !== null && typeof event === 'object' && Object.hasOwn(event, key);
+
+/** A check request when the event has a `check` key, a plan request for a `plan` key, a run request otherwise. */
 export function parseInvocation(event: unknown): Invocation {
-  if (event !== null && typeof event === 'object' && Object.hasOwn(event, 'check')) {
+  if (has(event, 'check')) {
     const parsed = CheckRequestSchema.safeParse(event);
     if (!parsed.success) throw invalid(parsed.error.issues);
     return { mode: 'check', request: parsed.data.check };
+  }
+  if (has(event, 'plan')) {
+    const parsed = PlanRequestSchema.safeParse(event);
+    if (!parsed.success) throw invalid(parsed.error.issues);
+    return { mode: 'plan', request: parsed.data.plan };
   }
   return { mode: 'run', request: parseRunRequest(event) };
 }

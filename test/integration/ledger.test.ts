@@ -29,6 +29,7 @@ import type {
   RunResult,
   SecretOutcome,
 } from '../../src/run/types.ts';
+import { captureOutput } from '../support/captured-output.ts';
 import { createLedgerTable, topicWithQueue } from './moto-support.ts';
 import { rig, skipReason, uniqueName, useRigAws } from './rig-context.ts';
 
@@ -150,25 +151,6 @@ function metricValue(
       Object.entries(dimensions).every(([key, value]) => d[key] === value),
   );
   return doc?.[name];
-}
-
-/** Runs `act` with stdout and stderr captured (Powertools logs warnings and errors on stderr). */
-async function captureOutput<T>(act: () => Promise<T>): Promise<{ value: T | Error; lines: string[] }> {
-  const chunks: string[] = [];
-  const keep = (chunk: string | Uint8Array) => {
-    chunks.push(String(chunk));
-    return true;
-  };
-  const spies = [
-    vi.spyOn(process.stdout, 'write').mockImplementation(keep),
-    vi.spyOn(process.stderr, 'write').mockImplementation(keep),
-  ];
-  try {
-    const value = await act().catch((error: unknown) => error as Error);
-    return { value, lines: chunks.join('').split('\n').filter(Boolean) };
-  } finally {
-    for (const spy of spies) spy.mockRestore();
-  }
 }
 
 /** Runs the CLI in this process with stdout captured. */

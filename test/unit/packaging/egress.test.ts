@@ -8,14 +8,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runSimulation } from '@cloud-copilot/iam-simulate';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { INTERFACE_ENDPOINT_SERVICES } from '../../../scripts/network.ts';
 import {
-  type ProjectCopy,
-  projectCopy,
-  readTemplate,
+  packagedModes,
   resourcesOfType,
-  SAMPLE_CONFIG,
   SLS_TIMEOUT_MS,
   slsPackage,
   staticAnalysisTests,
@@ -34,28 +31,7 @@ const MODES = {
 } as const;
 type Mode = keyof typeof MODES;
 
-const projects = new Map<Mode, ProjectCopy>();
-const templates = new Map<Mode, Template>();
-const template = (mode: Mode): Template => {
-  const packaged = templates.get(mode);
-  if (packaged === undefined) throw new Error(`${mode} was not packaged`);
-  return packaged;
-};
-
-beforeAll(async () => {
-  for (const [mode, params] of Object.entries(MODES) as [Mode, Record<string, string>][]) {
-    const project = projectCopy();
-    projects.set(mode, project);
-    const config = project.write('sample.yaml', SAMPLE_CONFIG);
-    const result = await slsPackage(project.dir, { config, ...params });
-    if (result.code !== 0) throw new Error(`sls package (${mode}) failed:\n${result.output}`);
-    templates.set(mode, readTemplate(project.dir));
-  }
-}, 4 * SLS_TIMEOUT_MS);
-
-afterAll(() => {
-  for (const project of projects.values()) project.remove();
-});
+const { project, template } = packagedModes(MODES);
 
 interface Statement {
   readonly Sid?: string;
@@ -214,9 +190,9 @@ describe('egress=nat with egressZones=2 and vpcEndpoints=all', () => {
       'client-sns': 'sns',
       'client-sts': 'sts',
     };
-    const map = JSON.parse(
-      readFileSync(join(projects.get('nat')?.dir ?? '', 'dist/distribute.mjs.map'), 'utf8'),
-    ) as { sources: string[] };
+    const map = JSON.parse(readFileSync(join(project('nat').dir, 'dist/distribute.mjs.map'), 'utf8')) as {
+      sources: string[];
+    };
     const clients = new Set(
       map.sources.flatMap((source) => /@aws-sdk\/(client-[a-z0-9-]+)\//.exec(source)?.[1] ?? []),
     );
@@ -394,7 +370,7 @@ describe('the function role in a VPC', () => {
 
 describe.each(Object.keys(MODES) as Mode[])('static analysis of the %s template', (mode) => {
   staticAnalysisTests(
-    () => join(projects.get(mode)?.dir ?? '', TEMPLATE_FILE),
+    () => join(project(mode).dir, TEMPLATE_FILE),
     () => template(mode),
   );
 });
@@ -403,9 +379,9 @@ describe('sls package refuses bad egress params', () => {
   it(
     'naming every param at fault, before anything is built',
     async () => {
-      const project = projects.get('shared') as ProjectCopy;
-      const result = await slsPackage(project.dir, {
-        config: join(project.dir, 'sample.yaml'),
+      const shared = project('shared');
+      const result = await slsPackage(shared.dir, {
+        config: join(shared.dir, 'sample.yaml'),
         egress: 'existing',
         // securityGroupIds left out: osls itself refuses an empty --param value.
         subnetIds: 'subnet-123,subnet-0123456789abcdef0',

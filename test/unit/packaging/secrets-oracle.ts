@@ -1,6 +1,6 @@
 /**
- * The IAM oracle (@cloud-copilot/iam-simulate) asked about one Secrets Manager action of the function
- * role, with the template's `Fn::Sub` resources resolved for a test account and region.
+ * The IAM oracle (@cloud-copilot/iam-simulate) asked about one action of a role (a Secrets Manager
+ * action of the function role, or any action of another role of the stack), with the template's `Fn::Sub` resources resolved for a test account and region.
  */
 import { runSimulation } from '@cloud-copilot/iam-simulate';
 
@@ -18,10 +18,23 @@ export function resolvedResource(value: unknown): string {
 }
 
 /** `Allowed`, `ImplicitlyDenied` or `ExplicitlyDenied` for `secretsmanager:<action>` on secret `name`. */
-export async function secretsDecision(
+export function secretsDecision(
   statements: readonly { readonly Resource?: unknown }[],
   action: string,
   name: string,
+): Promise<string> {
+  return policyDecision(
+    statements,
+    `secretsmanager:${action}`,
+    `arn:aws:secretsmanager:${ORACLE_REGION}:${ORACLE_ACCOUNT}:secret:${name}`,
+  );
+}
+
+/** The oracle's decision for `action` on `resource` by a role holding `statements` (resources resolved). */
+export async function policyDecision(
+  statements: readonly { readonly Resource?: unknown }[],
+  action: string,
+  resource: string,
 ): Promise<string> {
   const policy = {
     Version: '2012-10-17',
@@ -31,14 +44,11 @@ export async function secretsDecision(
     {
       request: {
         principal: `arn:aws:iam::${ORACLE_ACCOUNT}:role/cred-courier-dev`,
-        action: `secretsmanager:${action}`,
-        resource: {
-          resource: `arn:aws:secretsmanager:${ORACLE_REGION}:${ORACLE_ACCOUNT}:secret:${name}`,
-          accountId: ORACLE_ACCOUNT,
-        },
+        action,
+        resource: { resource, accountId: ORACLE_ACCOUNT },
         contextVariables: {},
       },
-      identityPolicies: [{ name: 'function-role', policy }],
+      identityPolicies: [{ name: 'role', policy }],
       serviceControlPolicies: [],
       resourceControlPolicies: [],
     },

@@ -9,7 +9,7 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 
 export const PROJECT_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -40,6 +40,46 @@ export function projectCopy(): ProjectCopy {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+export interface PackagedModes<Mode extends string> {
+  /** The project copy packaged in `mode`. */
+  project(mode: Mode): ProjectCopy;
+  /** Its template. */
+  template(mode: Mode): Template;
+}
+
+/**
+ * Packages SAMPLE_CONFIG once per mode (its `--param`s), one project copy each, one after another, before
+ * the file's tests (call at the top level of a test file); the copies are removed after them.
+ */
+export function packagedModes<Mode extends string>(
+  modes: Readonly<Record<Mode, Readonly<Record<string, string>>>>,
+): PackagedModes<Mode> {
+  const projects = new Map<Mode, ProjectCopy>();
+  const templates = new Map<Mode, Template>();
+  const packaged = <T>(from: Map<Mode, T>, mode: Mode): T => {
+    const value = from.get(mode);
+    if (value === undefined) throw new Error(`${mode} was not packaged`);
+    return value;
+  };
+  beforeAll(
+    async () => {
+      for (const [mode, params] of Object.entries(modes) as [Mode, Record<string, string>][]) {
+        const project = projectCopy();
+        projects.set(mode, project);
+        const config = project.write('sample.yaml', SAMPLE_CONFIG);
+        const result = await slsPackage(project.dir, { config, ...params });
+        if (result.code !== 0) throw new Error(`sls package (${mode}) failed:\n${result.output}`);
+        templates.set(mode, readTemplate(project.dir));
+      }
+    },
+    (Object.keys(modes).length + 1) * SLS_TIMEOUT_MS,
+  );
+  afterAll(() => {
+    for (const project of projects.values()) project.remove();
+  });
+  return { project: (mode) => packaged(projects, mode), template: (mode) => packaged(templates, mode) };
 }
 
 export interface SlsResult {
