@@ -41,7 +41,7 @@ export function pinnedVersions(): Record<string, string> {
 /** What this machine lacks to build and run the rig; empty when it can. */
 export function missingPrerequisites(): string[] {
   const versions = pinnedVersions();
-  const built = ['etcd', 'kube-apiserver', 'kube-controller-manager'].every((name) =>
+  const built = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kubectl'].every((name) =>
     existsSync(
       join(
         CACHE_DIR,
@@ -97,6 +97,8 @@ export interface RigInfo {
   readonly pids: readonly number[];
   /** A Python with moto and boto3, for tests that consume credentials the way workloads do. */
   readonly python: string;
+  /** kubectl of the clusters' version, for tests that run commands as an operator would. */
+  readonly kubectl: string;
 }
 
 export interface Rig extends RigInfo {
@@ -184,6 +186,7 @@ export async function startRig(options: StartOptions = {}): Promise<Rig> {
       logDir,
       pids: processes.map((p) => p.pid ?? 0),
       python,
+      kubectl: bin('kubectl', k8s),
     };
     return {
       ...info,
