@@ -13,9 +13,9 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitForDefaultServiceAccounts } from '../faults/cluster.ts';
 import { ensureNamespace } from '../rig/accounts.ts';
-import { kubeRequest } from '../rig/kube-http.ts';
-import { PROJECT_ROOT, type Rig, startRig, waitFor } from '../rig/rig.ts';
+import { PROJECT_ROOT, type Rig, startRig } from '../rig/rig.ts';
 import { type ProjectCopy, projectCopy } from '../unit/packaging/sls.ts';
 import { skipReason, rig as suiteRig } from './rig-context.ts';
 import { markedBlocks, outputOf, runFlow } from './walkthrough-support.ts';
@@ -37,19 +37,7 @@ describe.skipIf(!suiteRig)(`README walk-through${suiteRig ? '' : ` (skipped: ${s
     const cluster = stack.clusters.a;
     await ensureNamespace(cluster, NAMESPACE);
     // An existing namespace has its default ServiceAccount (the controller manager makes it).
-    await waitFor(
-      'the default ServiceAccount',
-      async () =>
-        (
-          await kubeRequest(
-            cluster,
-            cluster.adminToken,
-            'GET',
-            `/api/v1/namespaces/${NAMESPACE}/serviceaccounts/default`,
-          )
-        ).status === 200,
-      60_000,
-    );
+    await waitForDefaultServiceAccounts(cluster, [NAMESPACE]);
     // What a clone at a release tag plus `npm ci` gives: the sources and their node_modules.
     checkout = projectCopy(['bin', 'deploy']);
     work = mkdtempSync(join(tmpdir(), 'cred-courier-walkthrough-'));
