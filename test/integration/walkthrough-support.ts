@@ -2,7 +2,8 @@
  * The README's marked command blocks, as a bash script. A fenced block whose info string is
  * `sh <flow>` runs as written; `sh <flow>-vars` sets variables (the test's own values replace the
  * README's for the names it gives); `sh <flow>-instead: CMD` runs CMD in its place, for what the local
- * stack cannot do (deploy, invoke, clone); `sh <flow>-skip: REASON` is not run.
+ * stack cannot do (deploy, invoke, clone); `sh <flow>-skip: REASON` is not run. A `text <flow>-prints`
+ * block right after one shows what it prints; the test holds the real output to it (see printedButMissing).
  */
 import { execFile } from 'node:child_process';
 
@@ -13,20 +14,33 @@ export interface MarkedBlock {
   readonly text: string;
   /** 1-based line of the opening fence, for messages. */
   readonly line: number;
+  /** The `text <flow>-prints` block that follows it, if any. */
+  readonly prints?: string;
 }
 
 /** The blocks of one flow (`walkthrough`, `fleet`), in document order. */
 export function markedBlocks(markdown: string, flow: string): MarkedBlock[] {
   const lines = markdown.split('\n');
   const opening = new RegExp(`^\`\`\`sh ${flow}(?:-(vars|instead|skip)(?::\\s*(.*))?)?\\s*$`);
+  const printed = new RegExp(`^\`\`\`text ${flow}-prints\\s*$`);
   const blocks: MarkedBlock[] = [];
   for (let i = 0; i < lines.length; i++) {
+    const isPrinted = printed.test(lines[i] ?? '');
     const match = opening.exec(lines[i] ?? '');
-    if (!match) continue;
+    if (!match && !isPrinted) continue;
     const end = lines.findIndex((line, j) => j > i && line === '```');
     if (end < 0) throw new Error(`README line ${i + 1}: the ${flow} block is never closed`);
-    const mode = (match[1] ?? 'run') as MarkedBlock['mode'];
-    const detail = (match[2] ?? '').trim();
+    if (isPrinted) {
+      const last = blocks.pop();
+      if (!last || last.prints !== undefined) {
+        throw new Error(`README line ${i + 1}: a ${flow}-prints block follows no ${flow} command block`);
+      }
+      blocks.push({ ...last, prints: lines.slice(i + 1, end).join('\n') });
+      i = end;
+      continue;
+    }
+    const mode = (match?.[1] ?? 'run') as MarkedBlock['mode'];
+    const detail = (match?.[2] ?? '').trim();
     if ((mode === 'instead' || mode === 'skip') && detail === '') {
       throw new Error(`README line ${i + 1}: \`sh ${flow}-${mode}:\` needs what it does instead, or why`);
     }
@@ -37,6 +51,39 @@ export function markedBlocks(markdown: string, flow: string): MarkedBlock[] {
 }
 
 const STEP = '::walkthrough-step::';
+
+/** A line with what differs from run to run (times, numbers, URLs, file paths) made alike. */
+function shape(text: string): string {
+  return text
+    .replace(/\d{4}-\d{2}-\d{2}T[\d:.]+Z/g, '<time>')
+    .replace(/https:\/\/\S+/g, '<url>')
+    .replace(/\S*clusters\.yaml/g, '<file>')
+    .replace(/\d+(\.\d+)?/g, '<n>')
+    .replace(/\s+/g, ' ')
+    .trim();
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * The lines of a `-prints` block that the real output does not have, in that order. Times, numbers,
+ * URLs and paths may differ, and `…` stands for anything; empty lines are not compared.
+ */
+export function printedButMissing(output: string, prints: string): string[] {
+  const actual = output.split('\n').map(shape);
+  const missing: string[] = [];
+  let from = 0;
+  for (const line of prints.split('\n')) {
+    if (line.trim() === '') continue;
+    const pattern = new RegExp(`^${line.split('…').map(shape).map(escapeRegExp).join('.*')}$`);
+    const at = actual.findIndex((candidate, index) => index >= from && pattern.test(candidate));
+    if (at < 0) missing.push(line);
+    else from = at + 1;
+  }
+  return missing;
+}
 
 function shellQuote(value: string): string {
   return `'${value.replaceAll("'", `'\\''`)}'`;

@@ -18,7 +18,7 @@ import { ensureNamespace } from '../rig/accounts.ts';
 import { PROJECT_ROOT, type Rig, startRig } from '../rig/rig.ts';
 import { type ProjectCopy, projectCopy } from '../unit/packaging/sls.ts';
 import { skipReason, rig as suiteRig } from './rig-context.ts';
-import { markedBlocks, outputOf, runFlow } from './walkthrough-support.ts';
+import { markedBlocks, outputOf, printedButMissing, runFlow } from './walkthrough-support.ts';
 
 const README = readFileSync(join(PROJECT_ROOT, 'README.md'), 'utf8');
 /** The namespace the README's reader already has; a fresh cluster does not. */
@@ -82,6 +82,15 @@ describe.skipIf(!suiteRig)(`README walk-through${suiteRig ? '' : ` (skipped: ${s
     expect(result.code, result.transcript).toBe(0);
     expect(blocks.map((b) => b.mode)).toContain('vars');
     expect(blocks.filter((b) => b.mode === 'skip').every((b) => b.detail.length > 0)).toBe(true);
+    // What the README shows each step printing is what it printed (times, numbers, paths aside).
+    const shown = result.steps.filter((s) => s.block.prints !== undefined && s.output !== undefined);
+    expect(shown.length).toBeGreaterThanOrEqual(3);
+    for (const step of shown) {
+      expect(
+        printedButMissing(step.output ?? '', step.block.prints ?? ''),
+        `README line ${step.block.line}`,
+      ).toEqual([]);
+    }
     expect(outputOf(result, 'cred-courier validate')).toMatch(/clusters\.yaml: valid, 1 cluster\(s\)/);
     const packaged = result.steps.filter((s) => s.block.detail.includes('sls package'));
     expect(packaged.map((s) => s.output)).toEqual([

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { markedBlocks, withValues } from '../../integration/walkthrough-support.ts';
+import { markedBlocks, printedButMissing, withValues } from '../../integration/walkthrough-support.ts';
 import { PROJECT_ROOT } from '../packaging/sls.ts';
 
 const fence = '```';
@@ -96,5 +96,47 @@ describe('marked README blocks', () => {
       ['instead', true],
     ]);
     expect(blocks.find((b) => b.text.includes('npx sls invoke'))?.detail).toMatch(/^npx cred-courier run /);
+  });
+});
+
+describe('what a marked block prints', () => {
+  it('attaches a prints block to the command block before it', () => {
+    const blocks = markedBlocks(
+      `${fence}sh walkthrough\necho hi\n${fence}\n\n${fence}text walkthrough-prints\nhi\n${fence}`,
+      'walkthrough',
+    );
+    expect(blocks.map((b) => b.prints)).toEqual(['hi']);
+    expect(() => markedBlocks(`${fence}text walkthrough-prints\nhi\n${fence}`, 'walkthrough')).toThrow(
+      /follows no walkthrough command block/,
+    );
+  });
+
+  it('compares in order, times, numbers, URLs and paths aside, with … for anything', () => {
+    const output = [
+      'register my-cluster',
+      '  stored      cred-courier/clusters/my-cluster: created',
+      '  verified    ✓ reachability: https://127.0.0.1:42131 answers (Kubernetes v1.35.4)',
+      '              ✓ token-expiry: token expires at 2026-12-31T14:29:45.000Z (30.0 days): more text',
+      '/tmp/x/fleet/clusters.yaml: valid, 1 cluster(s)',
+      'ok',
+    ].join('\n');
+    expect(
+      printedButMissing(
+        output,
+        [
+          'register my-cluster',
+          '  stored cred-courier/clusters/my-cluster: created',
+          '  verified    ✓ reachability: https://203.0.113.10 answers (Kubernetes v1.30.0)',
+          '✓ token-expiry: token expires at 2027-01-01T00:00:00.000Z (7.5 days): …',
+          '',
+          '/home/you/fleet/clusters.yaml: valid, 2 cluster(s)',
+          'ok',
+        ].join('\n'),
+      ),
+    ).toEqual([]);
+    expect(printedButMissing(output, 'ok\nregister my-cluster\nstored … updated')).toEqual([
+      'register my-cluster',
+      'stored … updated',
+    ]);
   });
 });
