@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds etcd, kube-apiserver and kube-controller-manager from the Go module proxy into .cache/rig/bin,
+# Builds etcd, kube-apiserver, kube-controller-manager and kubectl from the Go module proxy into .cache/rig/bin,
 # only when a binary of the pinned version is missing. First run: minutes; later runs reuse the cache.
 set -euo pipefail
 
@@ -25,7 +25,7 @@ build_kubernetes() {
   mkdir -p "$mod"
   # k8s.io/kubernetes points its staging modules at ./staging; a wrapper module replaces each with the
   # published v0.Y.Z of the same release. The list is read from the release's own go.mod.
-  need kube-apiserver "$ver" || need kube-controller-manager "$ver" || return 0
+  need kube-apiserver "$ver" || need kube-controller-manager "$ver" || need kubectl "$ver" || return 0
   local upstream_mod
   upstream_mod=$(cd "$cache" && go mod download -json "k8s.io/kubernetes@$ver" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
   staging=$(grep -E '=> \./staging/' "$upstream_mod" | awk '{print $1}')
@@ -48,13 +48,14 @@ package tools
 import (
 	_ "k8s.io/kubernetes/cmd/kube-apiserver"
 	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
+	_ "k8s.io/kubernetes/cmd/kubectl"
 )
 GO
   local pkg="k8s.io/component-base/version"
   local ldflags="-s -w -X $pkg.gitVersion=$ver -X $pkg.gitMajor=1 -X $pkg.gitMinor=$(echo "$ver" | cut -d. -f2)"
   ldflags="$ldflags -X $pkg.gitTreeState=clean -X k8s.io/client-go/pkg/version.gitVersion=$ver"
   (cd "$mod" && go mod tidy >/dev/null 2>&1 || true)
-  for cmd in kube-apiserver kube-controller-manager; do
+  for cmd in kube-apiserver kube-controller-manager kubectl; do
     if need "$cmd" "$ver"; then
       echo "rig: building $cmd $ver (first time only; several minutes)" >&2
       (cd "$mod" && go build -trimpath -ldflags "$ldflags" -o "$bin/$cmd-$ver.tmp" "k8s.io/kubernetes/cmd/$cmd")

@@ -42,7 +42,7 @@ export function pinnedVersions(): Record<string, string> {
 /** What this machine lacks to build and run the rig; empty when it can. */
 export function missingPrerequisites(): string[] {
   const versions = pinnedVersions();
-  const built = ['etcd', 'kube-apiserver', 'kube-controller-manager'].every((name) =>
+  const built = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kubectl'].every((name) =>
     existsSync(
       join(
         CACHE_DIR,
@@ -101,6 +101,8 @@ export interface RigInfo {
   /** The forward proxy (squid); null when squid is not there (only outside CI), with the reason. */
   readonly proxy: RigProxy | null;
   readonly proxySkipReason: string;
+  /** kubectl of the clusters' version, for tests that run commands as an operator would. */
+  readonly kubectl: string;
 }
 
 export interface Rig extends RigInfo {
@@ -203,6 +205,7 @@ export async function startRig(options: StartOptions = {}): Promise<Rig> {
       python,
       proxy,
       proxySkipReason,
+      kubectl: bin('kubectl', k8s),
     };
     return {
       ...info,

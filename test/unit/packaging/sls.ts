@@ -25,9 +25,11 @@ export interface ProjectCopy {
   remove(): void;
 }
 
-export function projectCopy(): ProjectCopy {
+/** `extra`: more top-level entries to copy (e.g. `bin` for `npx cred-courier` in the copy). */
+export function projectCopy(extra: readonly string[] = []): ProjectCopy {
   const dir = mkdtempSync(join(tmpdir(), 'cred-courier-packaging-'));
-  for (const entry of COPIED) cpSync(join(PROJECT_ROOT, entry), join(dir, entry), { recursive: true });
+  for (const entry of [...COPIED, ...extra])
+    cpSync(join(PROJECT_ROOT, entry), join(dir, entry), { recursive: true });
   symlinkSync(join(PROJECT_ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
   return {
     dir,
