@@ -7,7 +7,9 @@
 import type { AuthenticationV1Api, VersionApi } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { checkText } from '../../../src/cli/commands/check.ts';
+import { registerText } from '../../../src/cli/commands/register.ts';
 import { serverVersion, whoAmI } from '../../../src/kube/access-review.ts';
+import type { RegisterReport } from '../../../src/register/register.ts';
 
 /** Conceal (hides every later line), erase the line above, a bidi override and a forged line. */
 const HOSTILE = 'v1.35.0\u001b[8m\u001b[1A\u001b[2K\u202e\r\n  ✓ secret-guard: active';
@@ -25,7 +27,7 @@ describe('text an apiserver chooses', () => {
     const read = [await serverVersion(version), await whoAmI(authentication)];
 
     for (const text of read) {
-      expect(rawIn(text)).toEqual([]);
+      expect(rawIn(text ?? '')).toEqual([]);
       expect(text).toContain('v1.35.0\\u001b[8m');
     }
   });
@@ -54,5 +56,25 @@ describe('text an apiserver chooses', () => {
     expect(lines).toHaveLength(6);
     expect(rawIn(text)).toEqual([]);
     expect(lines.at(-1)).toBe('FAILED: some check is not ok');
+  });
+
+  it("is escaped in register's text", () => {
+    const report = {
+      cluster: 'hostile',
+      dryRun: false,
+      config: { file: 'config/clusters.yaml', action: 'unchanged' },
+      rbac: [],
+      token: { action: 'kept', kind: 'token-request' },
+      kubeconfigSecret: { secretId: 'cred-courier/hostile', action: 'kept' },
+      verification: { items: [{ check: 'namespaces', status: 'ok', detail: `1 selected: team-${HOSTILE}` }] },
+      warnings: [],
+      ok: false,
+      withoutSecretGuard: false,
+    } as unknown as RegisterReport;
+
+    const text = registerText(report);
+
+    expect(rawIn(text)).toEqual([]);
+    expect(text.split('\n').at(-1)).toBe('FAILED');
   });
 });
