@@ -9,6 +9,7 @@ import {
   type AuthorizationV1Api,
   type VersionApi,
 } from '@kubernetes/client-node';
+import { printable } from '../config/fields.ts';
 
 /** One permission as SelfSubjectAccessReview asks it. */
 export interface AccessQuery {
@@ -61,7 +62,9 @@ export async function whoAmI(authentication: AuthenticationV1Api): Promise<strin
     const review = await authentication.createSelfSubjectReview({
       body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' },
     });
-    return review.status?.userInfo?.username;
+    const username = review.status?.userInfo?.username;
+    // The server's words (a client certificate's CN, a webhook's answer): shown, so escaped.
+    return username === undefined ? undefined : printable(username);
   } catch (error) {
     if (error instanceof ApiException && error.code === 404) return undefined;
     throw error;
@@ -71,5 +74,5 @@ export async function whoAmI(authentication: AuthenticationV1Api): Promise<strin
 /** The server's version (`v1.35.4`): proves reachability and TLS. */
 export async function serverVersion(version: VersionApi): Promise<string> {
   const info = await version.getCode();
-  return info.gitVersion;
+  return printable(info.gitVersion);
 }

@@ -17,6 +17,7 @@ import {
   type V1ServiceAccount,
   type V1Status,
 } from '@kubernetes/client-node';
+import type { Dispatcher } from 'undici';
 import type { KubeTransport } from './client.ts';
 
 /** The subset of CoreV1Api that delivery uses; a CoreV1Api is one too (registration passes its own). */
@@ -56,6 +57,36 @@ function refuseDryRun(dryRun: string | undefined): void {
 }
 
 /**
+ * The largest answer read from an apiserver. A Secret or ConfigMap is at most 1 MiB (etcd's limit) and a
+ * list of 10,000 namespaces about 10 MiB; a larger answer can only be a hostile server filling the
+ * function's memory, which would end the run of every other cluster with it.
+ */
+export const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
+
+/** The body as text, refused (and the connection dropped) once it passes MAX_RESPONSE_BYTES. */
+async function boundedText(
+  body: Dispatcher.ResponseData['body'],
+  length: string | string[] | undefined,
+  what: string,
+) {
+  const tooLarge = () => {
+    body.destroy();
+    return new Error(
+      `the apiserver's answer to ${what} is larger than ${MAX_RESPONSE_BYTES / 1024 / 1024} MiB: refused, the connection dropped`,
+    );
+  };
+  if (Number(length) > MAX_RESPONSE_BYTES) throw tooLarge();
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_RESPONSE_BYTES) throw tooLarge();
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
  * One request: JSON body in, parsed JSON out. A status outside 2xx becomes the ApiException client-node
  * would throw: 401 without a body, anything else with the body as text.
  */
@@ -87,7 +118,7 @@ export async function kubeRequest<T>(
     ...(body === undefined ? {} : { body }),
     signal,
   });
-  const text = await response.body.text();
+  const text = await boundedText(response.body, response.headers['content-length'], `${method} ${fullPath}`);
   if (response.statusCode >= 200 && response.statusCode < 300) return (text ? JSON.parse(text) : {}) as T;
   const responseHeaders: Record<string, string> = {};
   for (const [name, value] of Object.entries(response.headers))

@@ -113,8 +113,13 @@ function bypasses(entry: string, host: string, port: string): boolean {
 
 /** A proxy URL shown without its credentials: scheme, host and port only. */
 export function proxyShown(proxyUrl: string): string {
+  // Everything before the last `@` may be credentials: in a password left unencoded, the URL parser reads
+  // what precedes a / ? # or \ as host and port. Proxy variables without a scheme mean http.
+  const at = proxyUrl.lastIndexOf('@');
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(proxyUrl)?.[0] ?? 'http://';
+  const bare = at === -1 ? proxyUrl : `${scheme}${proxyUrl.slice(at + 1)}`;
   try {
-    const url = new URL(proxyUrl);
+    const url = new URL(bare);
     return `${url.protocol}//${url.host}`;
   } catch {
     return '(unparsable proxy URL)';

@@ -339,6 +339,40 @@ describe.skipIf(!proxyReady)(
       expect(proxyUrlSink.connections).toBe(0);
     });
 
+    it("TLS runs end to end inside the tunnel: a server of another name, or the kubeconfig's CA not the server's, is tls and nothing is written", async () => {
+      // Prepare: squid resolves both proxied names to the rig's host, so a tunnel to cluster b's name at
+      // cluster a's port reaches cluster a, whose certificate (from a's CA) is not for that name.
+      const proxy = theProxy();
+      const { a, b } = theRig().clusters;
+      const otherName = `${proxiedHost('b')}:${portOf(a)}`;
+      const wrongName = await proxiedCluster('a', (k) =>
+        k.replace(proxiedServer('a'), `https://${otherName}`),
+      );
+      const base64 = (pem: string) => Buffer.from(pem).toString('base64');
+      const wrongCa = await proxiedCluster('a', (k) => k.replace(base64(a.caPem), base64(b.caPem)));
+      expect(wrongName.kubeconfig).toContain(`server: https://${otherName}`);
+      expect(wrongCa.kubeconfig).toContain(base64(b.caPem));
+      const open = `{ url: "${proxy.open}" }`;
+      const config = configOf(
+        fileOf(wrongName.controlNamespace, entry(wrongName, open), entry(wrongCa, open)),
+      );
+
+      // Act
+      const run = await capturedRun(config);
+
+      // Assess
+      expect(run.result.clusters.map((c) => [c.cluster, c.failure?.failureClass])).toEqual([
+        [wrongName.name, 'tls'],
+        [wrongCa.name, 'tls'],
+      ]);
+      expect(await secretExists(a, wrongName.app, 'ecr-pull')).toBe(false);
+      expect(await secretExists(a, wrongCa.app, 'ecr-pull')).toBe(false);
+      // Both went through the proxy as tunnels: the refusal was the client's, inside the tunnel.
+      for (const line of await tunnelLines(otherName))
+        expect(line).toMatch(new RegExp(`CONNECT ${otherName.replaceAll('.', '\\.')} `));
+      expect(accessLogLines(proxy).filter((line) => PLAINTEXT.test(line))).toEqual([]);
+    });
+
     it('register verifies the stored kubeconfig through the proxy, check connects through it, and a renewal goes through it', async () => {
       // Prepare
       const proxy = theProxy();

@@ -8,6 +8,7 @@
  */
 import type { Command } from 'commander';
 import { functionNameOf, invokeFunction } from '../../aws/function-invoker.ts';
+import { printable } from '../../config/fields.ts';
 import { UsageError } from '../../errors.ts';
 import { type CheckReport, checkClusters, parseCheckReport } from '../../register/check.ts';
 import {
@@ -33,9 +34,11 @@ interface CheckCliOptions extends ClusterReadOptions {
 export function checkText(report: CheckReport): string {
   const lines: string[] = [];
   for (const cluster of report.clusters) {
-    lines.push(`${cluster.cluster}: ${cluster.ok ? 'ok' : 'PROBLEMS'}`);
-    for (const item of cluster.items) lines.push(`  ${mark(item.status)} ${item.check}: ${item.detail}`);
-    for (const warning of cluster.warnings ?? []) lines.push(`  warning: ${warning}`);
+    lines.push(`${printable(cluster.cluster)}: ${cluster.ok ? 'ok' : 'PROBLEMS'}`);
+    // Details quote apiservers (namespace names, versions) and may come from the function's payload.
+    for (const item of cluster.items)
+      lines.push(`  ${mark(item.status)} ${item.check}: ${printable(item.detail)}`);
+    for (const warning of cluster.warnings ?? []) lines.push(`  warning: ${printable(warning)}`);
   }
   lines.push(report.ok ? 'ok' : 'FAILED: some check is not ok');
   return lines.join('\n');

@@ -9,6 +9,7 @@ import { DescribeSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { parseSecretArn } from '../../aws/clients.ts';
 import type { SecretsWriterApi } from '../../aws/kubeconfig-writer.ts';
+import { printable } from '../../config/fields.ts';
 import { CredCourierError } from '../../errors.ts';
 import { loadAdminKubeconfig } from '../../register/admin.ts';
 import { type RegisterReport, registerCluster, type TokenMode } from '../../register/register.ts';
@@ -128,7 +129,7 @@ export function registerText(report: RegisterReport): string {
   lines.push(`  stored      ${report.kubeconfigSecret.secretId}: ${report.kubeconfigSecret.action}`);
   for (const [index, item] of (report.verification?.items ?? []).entries()) {
     lines.push(
-      `  ${index === 0 ? 'verified' : '        '}    ${mark(item.status)} ${item.check}: ${item.detail}`,
+      `  ${index === 0 ? 'verified' : '        '}    ${mark(item.status)} ${item.check}: ${printable(item.detail)}`,
     );
   }
   for (const warning of report.warnings) lines.push(`  warning: ${warning}`);

@@ -183,6 +183,17 @@ describe('serverReachWarnings', () => {
     expect(proxyShown('http://u:p@proxy:3128/path')).toBe('http://proxy:3128');
     expect(proxyShown('::')).toBe('(unparsable proxy URL)');
   });
+
+  it('never shows what precedes the last @, even where the URL parser reads it as host and port', () => {
+    // A password left unencoded: up to its first / ? # or \ the parser takes user and password for the
+    // host and the port, so a numeric start of the password would be shown. Generated here.
+    const digits = String(10_000 + (randomBytes(2).readUInt16BE() % 50_000));
+    const shown = ['/', '?', '#', '\\'].map((cut) =>
+      proxyShown(`http://opuser:${digits}${cut}x@proxy.corp:3128`),
+    );
+    shown.push(proxyShown(`opuser:${digits}x@proxy.corp:3128`));
+    expect(shown).toEqual(Array(5).fill('http://proxy.corp:3128'));
+  });
 });
 
 describe('serverWarnings', () => {
