@@ -100,7 +100,9 @@ describe.skipIf(!suiteRig)(`README walk-through${suiteRig ? '' : ` (skipped: ${s
     const register = outputOf(result, 'cred-courier register');
     expect(register).toMatch(/stored +cred-courier\/clusters\/my-cluster: created/);
     expect(register).toMatch(/secret-guard: active/);
-    expect(outputOf(result, 'cred-courier run')).toMatch(/ok: 1 of 1 clusters ok, 0 failed; Secrets: 1 delivered, 0 failed/);
+    expect(outputOf(result, 'cred-courier run')).toMatch(
+      /ok: 1 of 1 clusters ok, 0 failed; Secrets: 1 delivered, 0 failed/,
+    );
     const seen = outputOf(result, 'kubectl -n "$NAMESPACE" get secret ecr-pull');
     expect(seen).toMatch(/ecr-pull +kubernetes\.io\/dockerconfigjson +1/);
     expect(seen).toContain('[{"name":"ecr-pull"}]');
