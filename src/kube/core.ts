@@ -17,6 +17,7 @@ import {
   type V1ServiceAccount,
   type V1Status,
 } from '@kubernetes/client-node';
+import type { Dispatcher } from 'undici';
 import type { KubeTransport } from './client.ts';
 
 /** The subset of CoreV1Api that delivery uses; a CoreV1Api is one too (registration passes its own). */
@@ -72,22 +73,28 @@ export async function kubeRequest<T>(
   const base = new URL(transport.server);
   const fullPath = `${base.pathname.replace(/\/$/, '')}${path}`;
   const { dispatcher, headers } = await transport.connection();
-  const signal = transport.requestSignal();
+  const requestDeadline = transport.requestDeadline();
   transport.onRequest?.(method, fullPath);
   const body = options.body === undefined ? undefined : JSON.stringify(options.body);
-  const response = await dispatcher.request({
-    origin: base.origin,
-    path: `${fullPath}${query}`,
-    method: method as 'GET',
-    headers: {
-      ...headers,
-      accept: 'application/json',
-      ...(body === undefined ? {} : { 'content-type': options.contentType ?? 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body }),
-    signal,
-  });
-  const text = await response.body.text();
+  let response: Dispatcher.ResponseData;
+  let text: string;
+  try {
+    response = await dispatcher.request({
+      origin: base.origin,
+      path: `${fullPath}${query}`,
+      method: method as 'GET',
+      headers: {
+        ...headers,
+        accept: 'application/json',
+        ...(body === undefined ? {} : { 'content-type': options.contentType ?? 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body }),
+      signal: requestDeadline.signal,
+    });
+    text = await response.body.text();
+  } finally {
+    requestDeadline.dispose();
+  }
   if (response.statusCode >= 200 && response.statusCode < 300) return (text ? JSON.parse(text) : {}) as T;
   const responseHeaders: Record<string, string> = {};
   for (const [name, value] of Object.entries(response.headers))

@@ -15,7 +15,7 @@ describe('delivery client', () => {
         sent++;
         return Promise.reject(new Error('no connection in this test'));
       },
-      requestSignal: () => new AbortController().signal,
+      requestDeadline: () => ({ signal: new AbortController().signal, dispose: () => {} }),
     };
     const core = lightCore(transport);
     const secret = { metadata: { name: 'x' } };
