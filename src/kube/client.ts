@@ -67,6 +67,8 @@ export interface KubeTransport {
    * when the request has ended, so nothing of it is kept until its timeout would have fired.
    */
   requestDeadline(): Deadline;
+  /** What `requestDeadline` allows a request, for the connection's own timers (`core.ts`). */
+  readonly requestTimeoutMs: number;
   readonly onRequest?: (method: string, path: string) => void;
 }
 
@@ -195,6 +197,7 @@ export function kubeConfiguration(kubeConfig: KubeConfig, options: KubeClientOpt
       return connection;
     },
     requestDeadline,
+    requestTimeoutMs: options.requestTimeoutMs,
     ...(options.onRequest ? { onRequest: options.onRequest } : {}),
   };
   return {

@@ -48,6 +48,9 @@ function headersOf(options: ConfigurationOptions | undefined): Record<string, st
 
 const segment = encodeURIComponent;
 
+/** How much later than a request's own timeout the connection's timers would end it. */
+const CONNECTION_TIMER_MARGIN_MS = 1_000;
+
 /**
  * A dry run is a parameter CoreV1Api takes and this client does not send: refused, so a caller asking
  * for one never makes the real write instead.
@@ -90,6 +93,12 @@ export async function kubeRequest<T>(
       },
       ...(body === undefined ? {} : { body }),
       signal: requestDeadline.signal,
+      // undici's own timers default to 300 s, and an HTTP/2 stream still open when the pool is closed at
+      // the end of the cluster's turn keeps its timer, and with it the stream and its headers (the
+      // credential), until it fires. A little above the request's timeout: the signal stays what ends a
+      // slow request (and classifies it as a timeout).
+      headersTimeout: transport.requestTimeoutMs + CONNECTION_TIMER_MARGIN_MS,
+      bodyTimeout: transport.requestTimeoutMs + CONNECTION_TIMER_MARGIN_MS,
     });
     text = await response.body.text();
   } finally {

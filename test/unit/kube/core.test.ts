@@ -16,6 +16,7 @@ describe('delivery client', () => {
         return Promise.reject(new Error('no connection in this test'));
       },
       requestDeadline: () => ({ signal: new AbortController().signal, dispose: () => {} }),
+      requestTimeoutMs: 10_000,
     };
     const core = lightCore(transport);
     const secret = { metadata: { name: 'x' } };
