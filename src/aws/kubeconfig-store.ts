@@ -27,6 +27,11 @@ export function secretsManagerKubeconfigs(
 ): KubeconfigSource {
   const now = options.now ?? Date.now;
   const cache = new Map<string, { text: string; readAt: number }>();
+  // Without a TTL no entry could ever be read again: keeping one would hold every cluster's kubeconfig
+  // to the run's end for nothing.
+  const keep = (secretId: string, text: string) => {
+    if (options.ttlSeconds > 0) cache.set(secretId, { text, readAt: now() });
+  };
   return {
     async get(cluster, secretId) {
       const hit = cache.get(secretId);
@@ -41,14 +46,14 @@ export function secretsManagerKubeconfigs(
         throw new KubeconfigError(cluster, unreadableMessage(secretId, error), { cause: error });
       }
       if (!text) throw new KubeconfigError(cluster, `secret ${secretId} is empty`);
-      cache.set(secretId, { text, readAt: now() });
+      keep(secretId, text);
       return text;
     },
     invalidate(secretId) {
       cache.delete(secretId);
     },
     remember(secretId, text) {
-      cache.set(secretId, { text, readAt: now() });
+      keep(secretId, text);
     },
   };
 }

@@ -16,6 +16,7 @@ import {
 import type { Dispatcher } from 'undici';
 import { RedirectRefusedError } from '../errors.ts';
 import { type CoreRequests, lightCore } from './core.ts';
+import { type Deadline, deadline } from './deadline.ts';
 import { type KubeProxy, proxyConnectionPool } from './proxy.ts';
 
 export interface KubeClientOptions {
@@ -61,8 +62,13 @@ export interface KubeTransport {
     readonly dispatcher: Dispatcher;
     readonly headers: Readonly<Record<string, string>>;
   }>;
-  /** A new request's signal: its own timeout, and the client's signal (the cluster's deadline). */
-  requestSignal(): AbortSignal;
+  /**
+   * A new request's signal: its own timeout, and the client's signal (the cluster's deadline). Disposed
+   * when the request has ended, so nothing of it is kept until its timeout would have fired.
+   */
+  requestDeadline(): Deadline;
+  /** What `requestDeadline` allows a request, for the connection's own timers (`core.ts`). */
+  readonly requestTimeoutMs: number;
   readonly onRequest?: (method: string, path: string) => void;
 }
 
@@ -160,14 +166,13 @@ export function kubeConfiguration(kubeConfig: KubeConfig, options: KubeClientOpt
     }
     return dispatcher as Dispatcher;
   };
-  const requestSignal = () => {
-    const timeout = AbortSignal.timeout(options.requestTimeoutMs);
-    return options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
-  };
+  const requestDeadline = () => deadline(options.requestTimeoutMs, options.signal);
   const middleware = {
     pre: async (context: RequestContext) => {
       context.setDispatcher(connectionPool(context));
-      context.setSignal(requestSignal());
+      // client-node's API classes give no hook once a request has ended: this one is released when its
+      // timeout fires (registration and checks, not delivery, send through them).
+      context.setSignal(requestDeadline().signal);
       options.onRequest?.(context.getHttpMethod().toString(), new URL(context.getUrl()).pathname);
       return context;
     },
@@ -191,7 +196,8 @@ export function kubeConfiguration(kubeConfig: KubeConfig, options: KubeClientOpt
       })();
       return connection;
     },
-    requestSignal,
+    requestDeadline,
+    requestTimeoutMs: options.requestTimeoutMs,
     ...(options.onRequest ? { onRequest: options.onRequest } : {}),
   };
   return {

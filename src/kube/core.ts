@@ -48,6 +48,9 @@ function headersOf(options: ConfigurationOptions | undefined): Record<string, st
 
 const segment = encodeURIComponent;
 
+/** How much later than a request's own timeout the connection's timers would end it. */
+const CONNECTION_TIMER_MARGIN_MS = 1_000;
+
 /**
  * A dry run is a parameter CoreV1Api takes and this client does not send: refused, so a caller asking
  * for one never makes the real write instead.
@@ -103,22 +106,34 @@ export async function kubeRequest<T>(
   const base = new URL(transport.server);
   const fullPath = `${base.pathname.replace(/\/$/, '')}${path}`;
   const { dispatcher, headers } = await transport.connection();
-  const signal = transport.requestSignal();
+  const requestDeadline = transport.requestDeadline();
   transport.onRequest?.(method, fullPath);
   const body = options.body === undefined ? undefined : JSON.stringify(options.body);
-  const response = await dispatcher.request({
-    origin: base.origin,
-    path: `${fullPath}${query}`,
-    method: method as 'GET',
-    headers: {
-      ...headers,
-      accept: 'application/json',
-      ...(body === undefined ? {} : { 'content-type': options.contentType ?? 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body }),
-    signal,
-  });
-  const text = await boundedText(response.body, response.headers['content-length'], `${method} ${fullPath}`);
+  let response: Dispatcher.ResponseData;
+  let text: string;
+  try {
+    response = await dispatcher.request({
+      origin: base.origin,
+      path: `${fullPath}${query}`,
+      method: method as 'GET',
+      headers: {
+        ...headers,
+        accept: 'application/json',
+        ...(body === undefined ? {} : { 'content-type': options.contentType ?? 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body }),
+      signal: requestDeadline.signal,
+      // undici's own timers default to 300 s, and an HTTP/2 stream still open when the pool is closed at
+      // the end of the cluster's turn keeps its timer, and with it the stream and its headers (the
+      // credential), until it fires. A little above the request's timeout: the signal stays what ends a
+      // slow request (and classifies it as a timeout).
+      headersTimeout: transport.requestTimeoutMs + CONNECTION_TIMER_MARGIN_MS,
+      bodyTimeout: transport.requestTimeoutMs + CONNECTION_TIMER_MARGIN_MS,
+    });
+    text = await boundedText(response.body, response.headers['content-length'], `${method} ${fullPath}`);
+  } finally {
+    requestDeadline.dispose();
+  }
   if (response.statusCode >= 200 && response.statusCode < 300) return (text ? JSON.parse(text) : {}) as T;
   const responseHeaders: Record<string, string> = {};
   for (const [name, value] of Object.entries(response.headers))

@@ -24,6 +24,17 @@ function alignedBase64(secret: string): string[] {
   return variants;
 }
 
+/** What `add` registers for one secret: it, its JSON-escaped form, and their base64 forms. */
+function formsOf(secret: string): string[] {
+  if (secret.length < MIN_SECRET_LENGTH) return [];
+  const escaped = JSON.stringify(secret).slice(1, -1);
+  return (escaped === secret ? [secret] : [secret, escaped]).flatMap((form) => [
+    form,
+    Buffer.from(form).toString('base64'),
+    ...alignedBase64(form),
+  ]);
+}
+
 /** Values that may appear in a scrubbed text only through a replacement: any with a character of it. */
 const touchesReplacement = (value: string) => /[[\]]/.test(value) || REDACTED.includes(value);
 
@@ -63,13 +74,17 @@ export class Redactor {
    * docker config, an apiserver's JSON answer).
    */
   add(...secrets: readonly string[]): void {
-    for (const secret of secrets) {
-      if (secret.length < MIN_SECRET_LENGTH) continue;
-      const escaped = JSON.stringify(secret).slice(1, -1);
-      for (const form of escaped === secret ? [secret] : [secret, escaped]) {
-        this.register(form, Buffer.from(form).toString('base64'), ...alignedBase64(form));
-      }
-    }
+    for (const secret of secrets) this.register(...formsOf(secret));
+  }
+
+  /**
+   * Stops scrubbing secrets registered with `add` once nothing can say them any more (a minted
+   * credential after the last cluster that receives it): a run need not keep every scope's secrets to
+   * its end. What a scope reported to this one stays: it was asked for to scan output afterwards.
+   */
+  forget(...secrets: readonly string[]): void {
+    for (const secret of secrets)
+      for (const form of formsOf(secret)) if (this.values.delete(form)) this.index = undefined;
   }
 
   /**

@@ -10,6 +10,7 @@ import type { Settings } from '../config/types.ts';
 import type { KindId, Minted } from '../kinds/kind.ts';
 import type { Owner } from '../kinds/metadata.ts';
 import type { KubeClient } from '../kube/client.ts';
+import { deadline } from '../kube/deadline.ts';
 import {
   type Inventory,
   inventoryEntry,
@@ -107,6 +108,7 @@ async function renewAfter(
     return { ...result, credential: credentialState(credential) };
   }
   let renewalRequests = 0;
+  const renewalDeadline = deadline(context.settings.clusterDeadlineSeconds * 1000, context.runSignal);
   const state = await renewStoredToken(
     {
       cluster: context.planned.cluster,
@@ -116,17 +118,14 @@ async function renewAfter(
       redactor: context.redactor,
       logger: context.logger,
       now,
-      signal: AbortSignal.any([
-        AbortSignal.timeout(context.settings.clusterDeadlineSeconds * 1000),
-        context.runSignal,
-      ]),
+      signal: renewalDeadline.signal,
       onKubeRequest: (method, path) => {
         renewalRequests++;
         context.onKubeRequest?.(context.planned.cluster.name, method, path);
       },
     },
     credential,
-  );
+  ).finally(renewalDeadline.dispose);
   return { ...result, kubeRequests: result.kubeRequests + renewalRequests, credential: state };
 }
 
@@ -140,8 +139,22 @@ async function attempt(
   return { result, ...(credential ? { credential } : {}) };
 }
 
+/** One attempt on the cluster's own deadline, released when the attempt ends rather than when it fires. */
 async function deliverWithConnection(
   context: ClusterRunContext,
+  onCredential: (credential: StoredCredential) => void,
+): Promise<ClusterResult> {
+  const clusterDeadline = deadline(context.settings.clusterDeadlineSeconds * 1000, context.runSignal);
+  try {
+    return await deliverWithin(context, clusterDeadline.signal, onCredential);
+  } finally {
+    clusterDeadline.dispose();
+  }
+}
+
+async function deliverWithin(
+  context: ClusterRunContext,
+  signal: AbortSignal,
   onCredential: (credential: StoredCredential) => void,
 ): Promise<ClusterResult> {
   const { planned, settings, logger, redactor } = context;
@@ -152,10 +165,6 @@ async function deliverWithConnection(
   const secrets: SecretOutcome[] = [];
   const pruned: PrunedSecret[] = [];
   let kubeRequests = 0;
-  const signal = AbortSignal.any([
-    AbortSignal.timeout(settings.clusterDeadlineSeconds * 1000),
-    context.runSignal,
-  ]);
   const failureOf = (error: unknown): Failure => {
     if (error instanceof ClusterStopped) return error.failure;
     const failureClass = signal.aborted && classify(error) !== 'unauthorized' ? 'timeout' : classify(error);

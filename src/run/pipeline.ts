@@ -16,6 +16,11 @@ export interface PipelineOptions<Item, Minted, Result> {
   readonly deliver: (item: Item) => Promise<Result>;
   readonly mintConcurrency: number;
   readonly deliverConcurrency: number;
+  /**
+   * Called once per scope when the last item that needs it has been delivered (or its mint rejected
+   * and its dependants are done): what the mint made can go, rather than be kept to the run's end.
+   */
+  readonly release?: (key: string) => void;
 }
 
 export interface PipelineResult<Minted, Result> {
@@ -44,12 +49,27 @@ export async function pipeline<Item, Minted, Result>(
   const minting = new Map(
     mintOrder(options.items, options.scopesOf).map((key) => [key, mintLimit(() => options.mint(key))]),
   );
+  // Items still to finish per scope, each item counted once however many of its targets share it.
+  const waiting = new Map<string, number>();
+  for (const item of options.items)
+    for (const key of new Set(options.scopesOf(item))) waiting.set(key, (waiting.get(key) ?? 0) + 1);
+  const finished = (item: Item) => {
+    for (const key of new Set(options.scopesOf(item))) {
+      const left = (waiting.get(key) ?? 1) - 1;
+      waiting.set(key, left);
+      if (left === 0) options.release?.(key);
+    }
+  };
   const results = Promise.all(
     options.items.map(async (item) => {
       // Waiting for its scopes holds no delivery slot: a cluster whose scopes are minted never waits
       // behind one whose scopes are not.
       await Promise.allSettled(options.scopesOf(item).map((key) => minting.get(key)));
-      return deliverLimit(() => options.deliver(item));
+      try {
+        return await deliverLimit(() => options.deliver(item));
+      } finally {
+        finished(item);
+      }
     }),
   );
   const mints = await Promise.all(

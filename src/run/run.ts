@@ -68,6 +68,12 @@ export async function runDelivery(options: RunOptions): Promise<RunResult> {
   // deadline; none can stop another.
   const minted = new Map<string, Minted<unknown> | { failure: { failureClass: 'mint'; message: string } }>();
   const plannedMints = new Map(plan.mints.map((mint) => [mint.key, mint]));
+  // What each scope's mint registered with the redactor, forgotten with the scope after its last cluster.
+  const mintedSecrets = new Map<string, string[]>();
+  const registerMinted = (key: string, secrets: readonly string[]) => {
+    redactor.add(...secrets);
+    mintedSecrets.set(key, [...(mintedSecrets.get(key) ?? []), ...secrets]);
+  };
   const settings = options.config.settings;
   const run = await pipeline({
     items: plan.clusters,
@@ -81,9 +87,9 @@ export async function runDelivery(options: RunOptions): Promise<RunResult> {
           now,
           warn: (message, attributes) => logger.warn(message, { kind: mint.kind.id, ...attributes }),
           info: (message, attributes) => logger.info(message, { kind: mint.kind.id, ...attributes }),
-          registerSecrets: (...secrets) => redactor.add(...secrets),
+          registerSecrets: (...secrets) => registerMinted(key, secrets),
         });
-        redactor.add(...result.secrets);
+        registerMinted(key, result.secrets);
         minted.set(mint.key, result);
         return {
           kind: mint.kind.id,
@@ -110,6 +116,13 @@ export async function runDelivery(options: RunOptions): Promise<RunResult> {
     },
     mintConcurrency: MINT_CONCURRENCY,
     deliverConcurrency: settings.concurrency,
+    // A scope's credential is dropped once its last cluster is done. A caller's own redactor keeps its
+    // values, as it was passed to scan the output with afterwards.
+    release: (key) => {
+      minted.delete(key);
+      if (!options.redactor) redactor.forget(...(mintedSecrets.get(key) ?? []));
+      mintedSecrets.delete(key);
+    },
   });
   const mints = run.mints.flatMap(({ outcome }) => (outcome ? [outcome] : []));
   const clusters = run.results;

@@ -8,6 +8,7 @@ import { Pool } from 'undici';
 import { describe, expect, it, vi } from 'vitest';
 import type { KubeTransport } from '../../../src/kube/client.ts';
 import { lightCore, MAX_RESPONSE_BYTES } from '../../../src/kube/core.ts';
+import { deadline } from '../../../src/kube/deadline.ts';
 
 describe('delivery client', () => {
   it('refuses a dry run before anything is sent', async () => {
@@ -18,7 +19,8 @@ describe('delivery client', () => {
         sent++;
         return Promise.reject(new Error('no connection in this test'));
       },
-      requestSignal: () => new AbortController().signal,
+      requestDeadline: () => ({ signal: new AbortController().signal, dispose: () => {} }),
+      requestTimeoutMs: 10_000,
     };
     const core = lightCore(transport);
     const secret = { metadata: { name: 'x' } };
@@ -67,7 +69,8 @@ async function floodingServer(withLength: boolean) {
   const transport: KubeTransport = {
     server: origin,
     connection: async () => ({ dispatcher: pool, headers: {} }),
-    requestSignal: () => AbortSignal.timeout(30_000),
+    requestDeadline: () => deadline(30_000),
+    requestTimeoutMs: 30_000,
   };
   return {
     core: lightCore(transport),

@@ -11,6 +11,29 @@ const SECRET = 'ecr-password-0123456789abcdef';
 const b64 = (text: string) => Buffer.from(text).toString('base64');
 
 describe('Module: redact (Redactor)', () => {
+  describe('Function: forget', () => {
+    it('drops every form add registered for the forgotten secret, and only for it', () => {
+      // Prepare
+      const redactor = new Redactor();
+      const quoted = 'session-"token"-0123456789';
+      redactor.add(SECRET, quoted, 'kept-secret-value');
+      const fullForms = [SECRET, b64(SECRET), quoted, JSON.stringify(quoted).slice(1, -1)];
+      expect(fullForms.every((form) => redactor.registered().includes(form))).toBe(true);
+
+      // Act
+      redactor.forget(SECRET, quoted);
+
+      // Assess
+      expect(redactor.registered()).toEqual(expect.arrayContaining(['kept-secret-value']));
+      for (const form of fullForms) expect(redactor.registered()).not.toContain(form);
+      expect(redactor.scrub(`${SECRET} kept-secret-value`)).toBe(`${SECRET} ${REDACTED}`);
+      // Nothing of the forgotten ones is left: every remaining value belongs to the kept secret.
+      const kept = new Redactor();
+      kept.add('kept-secret-value');
+      expect([...redactor.registered()].sort()).toEqual([...kept.registered()].sort());
+    });
+  });
+
   describe('Function: scrub', () => {
     it('replaces every occurrence of a registered value', () => {
       // Prepare

@@ -148,4 +148,47 @@ describe('pipeline', () => {
     expect((await run).results).toEqual(['waits', 'ready']);
     expect(events).toEqual(['ready', 'waits']);
   });
+
+  it('releases a scope once, when the last item needing it is done, and not before', async () => {
+    const gates = new Map(['a', 'b', 'c'].map((name) => [name, deferred<void>()]));
+    const events: string[] = [];
+    const run = pipeline({
+      items: [
+        { name: 'a', scopes: ['shared', 'own-a', 'shared'] },
+        { name: 'b', scopes: ['shared', 'broken'] },
+        { name: 'c', scopes: ['own-c'] },
+      ],
+      scopesOf: (item) => item.scopes,
+      mint: async (key) => {
+        if (key === 'broken') throw new Error('refused');
+        return key;
+      },
+      deliver: async (item) => {
+        await gates.get(item.name)?.promise;
+        events.push(`delivered ${item.name}`);
+        return item.name;
+      },
+      mintConcurrency: 4,
+      deliverConcurrency: 4,
+      release: (key) => events.push(`released ${key}`),
+    });
+    await tick();
+    gates.get('a')?.resolve();
+    await tick();
+    // 'shared' is still needed by b: only a's own scope goes.
+    expect(events).toEqual(['delivered a', 'released own-a']);
+    gates.get('c')?.resolve();
+    await tick();
+    gates.get('b')?.resolve();
+    await run;
+    expect(events).toEqual([
+      'delivered a',
+      'released own-a',
+      'delivered c',
+      'released own-c',
+      'delivered b',
+      'released shared',
+      'released broken',
+    ]);
+  });
 });
