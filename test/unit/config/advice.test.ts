@@ -9,10 +9,7 @@ import { ConfigFileSchema } from '../../../src/config/schema.ts';
 import { closestKeys, keysAt } from '../../../src/config/suggest.ts';
 import { ConfigError } from '../../../src/errors.ts';
 import { KIND_IDS } from '../../../src/kinds/kind.ts';
-
-function yaml(...lines: string[]): string {
-  return `${lines.join('\n')}\n`;
-}
+import { yaml } from '../../support/config-text.ts';
 
 const REGISTRY = '    ecr: { secretName: ecr-pull, registries: [{ region: eu-west-1 }] }';
 
