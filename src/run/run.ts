@@ -16,6 +16,7 @@ import { type RunLogger, redacting } from '../report/logger.ts';
 import { Redactor } from '../report/redact.ts';
 import { deliverCluster } from './cluster.ts';
 import { pipeline } from './pipeline.ts';
+import { summarize } from './summary.ts';
 import type { ClusterResult, MintOutcome, RunResult } from './types.ts';
 import { failureAttributes } from './types.ts';
 
@@ -164,7 +165,6 @@ export async function runDelivery(options: RunOptions): Promise<RunResult> {
     }
   }
 
-  const secrets = clusters.flatMap((c) => c.secrets);
   const result: RunResult = {
     ok: clusters.every((c) => c.ok) && mints.every((m) => !m.failure),
     startedAt: startedAt.toISOString(),
@@ -172,14 +172,7 @@ export async function runDelivery(options: RunOptions): Promise<RunResult> {
     kinds: plan.kinds,
     mints,
     clusters,
-    summary: {
-      clusters: clusters.length,
-      clustersFailed: clusters.filter((c) => !c.ok).length,
-      secretsDelivered: secrets.filter((s) => s.action).length,
-      secretsFailed: secrets.filter((s) => s.failure).length,
-      secretsPruned: clusters.flatMap((c) => c.pruned).filter((p) => !p.failure).length,
-      mintCalls: plan.mints.length,
-    },
+    summary: summarize(clusters, plan.mints.length),
   };
   logger.info('run finished', { ok: result.ok, durationMs: result.durationMs, ...result.summary });
   return result;

@@ -19,6 +19,7 @@ import {
   configOf,
   type RegisteredCluster,
   registerCluster,
+  SESSION_SECRET_KEYS,
   withSessionDuration,
 } from './fixtures.ts';
 import { startPythonConsumer } from './python-consumer.ts';
@@ -122,17 +123,7 @@ clusters:
     ] as const) {
       expect(secret.type).toBe('Opaque');
       expect(secret.metadata.labels['cred-courier.io/kind']).toBe('aws');
-      expect(Object.keys(secret.data).sort()).toEqual(
-        [
-          'AWS_ACCESS_KEY_ID',
-          'AWS_REGION',
-          'AWS_SECRET_ACCESS_KEY',
-          'AWS_SESSION_TOKEN',
-          'config',
-          'credential-process.json',
-          'credentials',
-        ].sort(),
-      );
+      expect(Object.keys(secret.data).sort()).toEqual(SESSION_SECRET_KEYS);
       expect(decoded(secret, 'config')).toBe(
         `[default]\nregion = ${REGION}\ncredential_process = cat ${mount}/credential-process.json\n`,
       );

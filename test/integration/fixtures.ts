@@ -113,6 +113,17 @@ export function withSessionDuration(config: Config, durationSeconds: number): Co
   };
 }
 
+/** The keys of a role-session Secret (S3 and AWS grants): every form a consumer can read, sorted. */
+export const SESSION_SECRET_KEYS: readonly string[] = [
+  'AWS_ACCESS_KEY_ID',
+  'AWS_REGION',
+  'AWS_SECRET_ACCESS_KEY',
+  'AWS_SESSION_TOKEN',
+  'config',
+  'credential-process.json',
+  'credentials',
+].sort();
+
 /** AWS clients that count the calls made through them (mint, probe, kubeconfig reads). */
 export function countingAws(): { aws: AwsClients; calls: AwsCallCounts } {
   const calls: AwsCallCounts = { ecrToken: 0, assumeRole: 0, s3Probe: 0, getSecretValue: 0 };

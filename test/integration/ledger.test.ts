@@ -30,6 +30,7 @@ import type {
   SecretOutcome,
 } from '../../src/run/types.ts';
 import { captureOutput } from '../support/captured-output.ts';
+import { runResultOf } from '../support/run-result.ts';
 import { createLedgerTable, topicWithQueue } from './moto-support.ts';
 import { rig, skipReason, uniqueName, useRigAws } from './rig-context.ts';
 
@@ -87,23 +88,7 @@ function unreachableCluster(name: string, failure: Failure = UNAUTHORIZED): Clus
 }
 
 function runResult(clusters: ClusterResult[], startedAt: Date, kinds: KindId[] = ['ecr']): RunResult {
-  const secrets = clusters.flatMap((c) => c.secrets);
-  return {
-    ok: clusters.every((c) => c.ok),
-    startedAt: startedAt.toISOString(),
-    durationMs: 1234,
-    kinds,
-    mints: [],
-    clusters,
-    summary: {
-      clusters: clusters.length,
-      clustersFailed: clusters.filter((c) => !c.ok).length,
-      secretsDelivered: secrets.filter((s) => s.action).length,
-      secretsFailed: secrets.filter((s) => s.failure).length,
-      secretsPruned: 0,
-      mintCalls: 1,
-    },
-  };
+  return runResultOf(clusters, { at: startedAt, kinds, durationMs: 1234, mintCalls: 1 });
 }
 
 /** An EMF document as Powertools writes it. */

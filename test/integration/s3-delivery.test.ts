@@ -17,6 +17,7 @@ import {
   countingAws,
   type RegisteredCluster,
   registerCluster,
+  SESSION_SECRET_KEYS,
   withSessionDuration,
 } from './fixtures.ts';
 import { startPythonConsumer } from './python-consumer.ts';
@@ -162,17 +163,7 @@ describe.skipIf(!rig)(`S3 delivery on the rig${rig ? '' : ` (skipped: ${skipReas
     expect(calls.assumeRole).toBe(2);
     const secret = (await readSecret('a', nsA.app, 'reports-reader')).json<SecretBody>();
     expect(secret.type).toBe('Opaque');
-    expect(Object.keys(secret.data).sort()).toEqual(
-      [
-        'AWS_ACCESS_KEY_ID',
-        'AWS_REGION',
-        'AWS_SECRET_ACCESS_KEY',
-        'AWS_SESSION_TOKEN',
-        'config',
-        'credential-process.json',
-        'credentials',
-      ].sort(),
-    );
+    expect(Object.keys(secret.data).sort()).toEqual(SESSION_SECRET_KEYS);
     expect(secret.metadata.labels).toMatchObject({
       'app.kubernetes.io/managed-by': 'cred-courier',
       'cred-courier.io/kind': 's3',

@@ -1,5 +1,6 @@
 /** A run's result built from its clusters and mints, with the summary counted from them, for report tests. */
 import type { KindId } from '../../src/kinds/kind.ts';
+import { summarize } from '../../src/run/summary.ts';
 import type { ClusterResult, MintOutcome, RunResult } from '../../src/run/types.ts';
 
 export function runResultOf(
@@ -14,7 +15,6 @@ export function runResultOf(
   } = {},
 ): RunResult {
   const mints = options.mints ?? [];
-  const secrets = clusters.flatMap((c) => c.secrets);
   return {
     ok: clusters.every((c) => c.ok) && mints.every((m) => !m.failure),
     startedAt: (options.at ?? new Date('2026-01-01T00:00:00Z')).toISOString(),
@@ -22,13 +22,6 @@ export function runResultOf(
     kinds: options.kinds ?? ['ecr'],
     mints,
     clusters,
-    summary: {
-      clusters: clusters.length,
-      clustersFailed: clusters.filter((c) => !c.ok).length,
-      secretsDelivered: secrets.filter((s) => s.action).length,
-      secretsFailed: secrets.filter((s) => s.failure).length,
-      secretsPruned: clusters.flatMap((c) => c.pruned).filter((p) => !p.failure).length,
-      mintCalls: options.mintCalls ?? mints.length,
-    },
+    summary: summarize(clusters, options.mintCalls ?? mints.length),
   };
 }

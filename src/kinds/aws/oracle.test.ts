@@ -11,6 +11,7 @@
 import type { AssumeRoleCommandInput } from '@aws-sdk/client-sts';
 import { runSimulation, type Simulation } from '@cloud-copilot/iam-simulate';
 import { describe, expect, it } from 'vitest';
+import { recordingSts } from '../../../test/support/recording-sts.ts';
 import type { AwsClients } from '../../aws/clients.ts';
 import { parseConfig } from '../../config/load.ts';
 import type { MintDeps } from '../kind.ts';
@@ -62,20 +63,7 @@ async function assumeRoleInput(grantYaml: string): Promise<AssumeRoleCommandInpu
   if (!cluster || !grant) throw new Error('the oracle grant did not load');
   const sent: AssumeRoleCommandInput[] = [];
   const aws = {
-    sts: () => ({
-      send: async (command: { input: AssumeRoleCommandInput }) => {
-        sent.push(command.input);
-        return {
-          $metadata: {},
-          Credentials: {
-            AccessKeyId: `test-${crypto.randomUUID()}`,
-            SecretAccessKey: crypto.randomUUID(),
-            SessionToken: crypto.randomUUID(),
-            Expiration: new Date(Date.now() + 3600_000),
-          },
-        };
-      },
-    }),
+    sts: recordingSts(sent, 3600_000),
     callerIdentity: () => ({ send: async () => ({ $metadata: {}, Arn: PRINCIPAL }) }),
   } as unknown as AwsClients;
   const deps: MintDeps = {

@@ -2,8 +2,8 @@ import type { AuthorizationData } from '@aws-sdk/client-ecr';
 import type { AssumeRoleCommandInput } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import { describe, expect, it } from 'vitest';
+import { clusterSpec } from '../../../test/support/cluster-spec.ts';
 import type { AwsClients, EcrApi, StsApi } from '../../aws/clients.ts';
-import type { ClusterSpec } from '../../config/types.ts';
 import { MintError } from '../../errors.ts';
 import type { KindTarget, MintDeps, Minted } from '../kind.ts';
 import { ECR_TOKEN_LIFETIME_MS, type EcrCredential, type EcrRequest, ecrKind } from './index.ts';
@@ -24,19 +24,6 @@ const SESSION = {
 };
 
 const b64 = (text: string) => Buffer.from(text).toString('base64');
-
-function clusterSpec(overrides: Partial<Omit<ClusterSpec, 's3'>> = {}): ClusterSpec {
-  return {
-    name: 'gke-prod',
-    kubeconfigSecret: 'cred-courier/clusters/gke-prod',
-    namespaces: { names: ['app'], exclude: [] },
-    s3: [],
-    allowInsecureSkipTlsVerify: false,
-    trustSystemRoots: false,
-    adoptExistingSecrets: false,
-    ...overrides,
-  };
-}
 
 function target(requests: EcrRequest[]): KindTarget<EcrRequest> {
   return { kind: 'ecr', secretName: 'ecr-pull', requests, serviceAccounts: ['default'] };

@@ -22,6 +22,7 @@ import type { AssumeRoleCommandInput } from '@aws-sdk/client-sts';
 import { runSimulation, type Simulation } from '@cloud-copilot/iam-simulate';
 import { describe, expect, it } from 'vitest';
 import { functionRoleStatements } from '../../../scripts/serverless-config.ts';
+import { recordingSts } from '../../../test/support/recording-sts.ts';
 import type { AwsClients } from '../../aws/clients.ts';
 import { parseConfig } from '../../config/load.ts';
 import { type EcrRequest, ecrKind } from './index.ts';
@@ -143,20 +144,7 @@ async function mintedSessionPolicy(request: EcrRequest): Promise<{ assumed: Assu
     callerIdentity: () => {
       throw new Error('ECR never probes with GetCallerIdentity');
     },
-    sts: () => ({
-      send: async (command) => {
-        assumed.push(command.input);
-        return {
-          $metadata: {},
-          Credentials: {
-            AccessKeyId: `test-${crypto.randomUUID()}`,
-            SecretAccessKey: crypto.randomUUID(),
-            SessionToken: crypto.randomUUID(),
-            Expiration: new Date(Date.now() + 900_000),
-          },
-        };
-      },
-    }),
+    sts: recordingSts(assumed, 900_000),
     s3: () => {
       throw new Error('not used by the ECR kind');
     },

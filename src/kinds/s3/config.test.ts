@@ -1,8 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { issuesOf, onlyIssueOf, yaml } from '../../../test/support/config-text.ts';
 import { loadConfig, parseConfig } from '../../config/load.ts';
 import { configJsonSchema, quote } from '../../config/schema.ts';
-import { ConfigError } from '../../errors.ts';
 
 const EXAMPLE_FILE = fileURLToPath(new URL('../../../config/clusters.yaml', import.meta.url));
 const ROLE = 'arn:aws:iam::111122223333:role/cred-courier-s3-reports';
@@ -11,11 +11,6 @@ const BUCKET_WHAT = 'expected an S3 bucket name (3-63 of a-z 0-9 . -)';
 const PREFIX_WHAT = 'expected an S3 key prefix such as reports/2026/';
 const MOUNT_WHAT = 'expected an absolute path such as /var/run/secrets/cred-courier/reports-reader';
 const NOT_SELECTED = 'a grant delivers only into namespaces its cluster selects';
-
-/** Joins lines into a YAML text, so fixtures keep their indentation readable inside the tests. */
-function yaml(...lines: string[]): string {
-  return `${lines.join('\n')}\n`;
-}
 
 /**
  * A file with one cluster (namespaces [app, analytics]) and one S3 grant whose first lines are
@@ -44,22 +39,6 @@ function buckets(...entries: string[]): string[] {
 /** A grant with one bucket entry at line 11 and `extra` grant lines after it (line 12 on). */
 function oneBucket(entry: string, ...extra: string[]): string {
   return oneGrant(...buckets(entry), ...extra);
-}
-
-function issuesOf(text: string): readonly string[] {
-  try {
-    parseConfig(text, 'clusters.yaml');
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).issues;
-  }
-  throw new Error('expected parseConfig to throw a ConfigError');
-}
-
-function onlyIssueOf(text: string): string {
-  const issues = issuesOf(text);
-  expect(issues).toHaveLength(1);
-  return issues[0] ?? '';
 }
 
 describe('S3 grants: resolving', () => {

@@ -7,12 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { parseConfigWithWarnings } from '../../../src/config/load.ts';
 import { ConfigFileSchema } from '../../../src/config/schema.ts';
 import { closestKeys, keysAt } from '../../../src/config/suggest.ts';
-import { ConfigError } from '../../../src/errors.ts';
 import { KIND_IDS } from '../../../src/kinds/kind.ts';
-
-function yaml(...lines: string[]): string {
-  return `${lines.join('\n')}\n`;
-}
+import { issuesOf, yaml } from '../../support/config-text.ts';
 
 const REGISTRY = '    ecr: { secretName: ecr-pull, registries: [{ region: eu-west-1 }] }';
 
@@ -24,16 +20,6 @@ function cluster(name: string, secret: string, ...extra: string[]): string[] {
     '    namespaces: { names: [app] }',
     ...extra,
   ];
-}
-
-function issuesOf(text: string): readonly string[] {
-  try {
-    parseConfigWithWarnings(text, 'clusters.yaml');
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).issues;
-  }
-  throw new Error('expected a ConfigError');
 }
 
 const warningsOf = (text: string) => parseConfigWithWarnings(text, 'clusters.yaml').warnings;

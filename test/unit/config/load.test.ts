@@ -4,14 +4,10 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_SETTINGS, loadConfig, parseConfig } from '../../../src/config/load.ts';
 import { configJsonSchema } from '../../../src/config/schema.ts';
 import { ConfigError } from '../../../src/errors.ts';
+import { issuesOf, onlyIssueOf, yaml } from '../../support/config-text.ts';
 
 const EXAMPLE_FILE = fileURLToPath(new URL('../../../config/clusters.yaml', import.meta.url));
 const SCHEMA_FILE = fileURLToPath(new URL('../../../config/clusters.schema.json', import.meta.url));
-
-/** Joins lines into a YAML text, so fixtures keep their indentation readable inside the tests. */
-function yaml(...lines: string[]): string {
-  return `${lines.join('\n')}\n`;
-}
 
 /** A valid file with one cluster; `extra` lines are appended inside that cluster (4-space indent). */
 function oneCluster(...extra: string[]): string {
@@ -23,24 +19,6 @@ function oneCluster(...extra: string[]): string {
     '      names: [app]',
     ...extra,
   );
-}
-
-/** The issues of the ConfigError `text` must raise. */
-function issuesOf(text: string): readonly string[] {
-  try {
-    parseConfig(text, 'clusters.yaml');
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).issues;
-  }
-  throw new Error('expected parseConfig to throw a ConfigError');
-}
-
-/** Asserts exactly one issue was reported, and returns it. */
-function onlyIssueOf(text: string): string {
-  const issues = issuesOf(text);
-  expect(issues).toHaveLength(1);
-  return issues[0] ?? '';
 }
 
 describe('Function: parseConfig', () => {

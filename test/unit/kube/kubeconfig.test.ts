@@ -3,6 +3,7 @@ import { stringify } from 'yaml';
 import type { ClusterSpec } from '../../../src/config/types.ts';
 import { KubeconfigError } from '../../../src/errors.ts';
 import { parseKubeconfig } from '../../../src/kube/kubeconfig.ts';
+import { clusterSpec } from '../../support/cluster-spec.ts';
 
 const TOKEN = 'eyJhbGciOiJSUzI1NiJ9.kubeconfig-test-token.SECRET-0123456789';
 const PEM = (label: string) => `-----BEGIN ${label}-----\nAAAA\n-----END ${label}-----\n`;
@@ -13,19 +14,6 @@ const KEY_DATA = b64(PEM('RSA PRIVATE KEY'));
 const SERVER = 'https://10.0.0.1:6443';
 
 type Entry = Record<string, unknown>;
-
-function clusterSpec(overrides: Partial<Omit<ClusterSpec, 's3'>> = {}): ClusterSpec {
-  return {
-    name: 'gke-prod',
-    kubeconfigSecret: 'cred-courier/clusters/gke-prod',
-    namespaces: { names: ['app'], exclude: [] },
-    s3: [],
-    allowInsecureSkipTlsVerify: false,
-    trustSystemRoots: false,
-    adoptExistingSecrets: false,
-    ...overrides,
-  };
-}
 
 /** A kubeconfig document whose user holds TOKEN; `change` edits the parsed form before it is written. */
 function kubeconfig(
