@@ -36,6 +36,9 @@ export function cadenceSeconds(intervalMinutes: number): number {
   );
 }
 
+/** Seconds every session must outlive the schedule interval by: `cadenceSeconds(0)`, 1320. */
+export const CADENCE_ALLOWANCE_SECONDS = cadenceSeconds(0);
+
 /** The shortest `durationSeconds` accepted with this schedule interval: `cadenceSeconds + 1` (2221 for 15 min). */
 export function minimumDurationSeconds(intervalMinutes: number): number {
   return cadenceSeconds(intervalMinutes) + 1;

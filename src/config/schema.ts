@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import { KIND_CLUSTER_OPTIONS } from '../kinds/config.ts';
-import { cadenceSeconds } from './cadence.ts';
+import { CADENCE_ALLOWANCE_SECONDS } from './cadence.ts';
 import {
   DNS_LABEL,
   DNS_SUBDOMAIN,
@@ -26,9 +26,6 @@ import {
 } from './fields.ts';
 
 export { DNS_LABEL, DNS_SUBDOMAIN, printable, quote, showValue } from './fields.ts';
-
-/** Seconds every S3 session must outlive the schedule interval by (see `cadence.ts`): 1320. */
-const CADENCE_ALLOWANCE_SECONDS = cadenceSeconds(0);
 
 /** Values of `settings` keys the file leaves out. */
 export const DEFAULT_SETTINGS = {

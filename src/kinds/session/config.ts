@@ -6,9 +6,9 @@
  */
 import { z } from 'zod';
 import {
+  CADENCE_ALLOWANCE_SECONDS,
   CADENCE_ALLOWANCES,
   cadenceProblem,
-  cadenceSeconds,
   ROLE_CHAINING_MAX_SECONDS,
 } from '../../config/cadence.ts';
 import {
@@ -29,9 +29,6 @@ import { formatPath, type KindCheckInput, origin, type Path, type Problem } from
 import type { ClusterEntry } from '../../config/schema.ts';
 import type { NamespaceSelection } from '../../config/types.ts';
 import { globToRegExp, needsNamespaceListing } from '../../plan/namespaces.ts';
-
-/** Seconds every S3 session must outlive the schedule interval by (see `cadence.ts`): 1320. */
-const CADENCE_ALLOWANCE_SECONDS = cadenceSeconds(0);
 
 /** Values of session grant keys the file leaves out (`mountPath` defaults to `<mountPathRoot>/<secretName>`). */
 export const SESSION_GRANT_DEFAULTS = {
