@@ -172,6 +172,8 @@ describe.skipIf(!proxyReady)(
     it('sends the credentials from Secrets Manager to the proxy: the right ones deliver, a wrong password is proxy-auth; neither reaches a log line or an error', async () => {
       // Prepare
       const proxy = theProxy();
+      // Earlier tests' tunnels to the same apiserver are in the log already: wait for this test's own.
+      const logged = accessLogLines(proxy).length;
       const good = await proxiedCluster('a');
       const bad = await proxiedCluster('b');
       const control = good.controlNamespace;
@@ -211,7 +213,7 @@ describe.skipIf(!proxyReady)(
         expect(said).not.toContain(secret);
       }
       // squid logs the user name of an accepted tunnel, never a password.
-      const lines = await tunnelLines(`${proxiedHost('a')}:${portOf(theRig().clusters.a)}`);
+      const lines = await tunnelLines(`${proxiedHost('a')}:${portOf(theRig().clusters.a)}`, 1, logged);
       expect(lines.some((line) => line.includes(` ${proxy.username} `))).toBe(true);
       expect(accessLogLines(proxy).join('\n')).not.toContain(proxy.password);
       expect(await tunnelLines(`${proxiedHost('b')}:${portOf(theRig().clusters.b)}`)).toEqual(
